@@ -1,0 +1,57 @@
+'use strict';
+// Shared by every workload process: parameters in, one JSON result line out.
+// A workload does a warm-up (not measured), then a fixed amount of work measured with
+// process.cpuUsage() (user + system, all threads of the process) and wall time.
+
+/** Parameters come as one JSON argument so run.mjs can pass anything without a flag parser. */
+function params(defaults) {
+  const given = process.argv[2] ? JSON.parse(process.argv[2]) : {};
+  return { ...defaults, ...given };
+}
+
+/** Runs `fn` (sync or async) and returns its result merged with CPU and wall time in ms. */
+async function measure(fn) {
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const extra = await fn();
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  return { cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, sysMs: cpu.system / 1000, wallMs, ...extra };
+}
+
+/** Percentile of an already sorted numeric array (nearest rank). */
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** What the agent says about itself, if it is loaded and exposes its registry. Never throws. */
+function agentCounts() {
+  try {
+    const api = globalThis[Symbol.for('leak-agent')];
+    if (!api || typeof api.read !== 'function') return null;
+    const state = api.read();
+    const len = (x) => (Array.isArray(x) ? x.length : typeof x === 'number' ? x : null);
+    return { handles: len(state && state.handles), sites: len(state && state.sites), dropped: state ? state.dropped : null };
+  } catch (err) {
+    return { error: String(err && err.message) };
+  }
+}
+
+/**
+ * Prints the result as one line tagged `leakAgentBench` (preloads may print to stdout too),
+ * then lets the process end on its own; if something keeps it alive, exit after a grace period.
+ */
+function emit(result) {
+  const line = JSON.stringify({ leakAgentBench: 1, pid: process.pid, agent: agentCounts(), ...result });
+  process.stdout.write(`\n${line}\n`);
+  setTimeout(() => process.exit(0), 3000).unref();
+}
+
+function fail(err) {
+  process.stderr.write(`workload failed: ${err && err.stack ? err.stack : err}\n`);
+  process.exit(1);
+}
+
+module.exports = { params, measure, percentile, emit, fail };
