@@ -1,0 +1,127 @@
+/**
+ * Shortest retainer paths from the GC roots, skipping weak edges and preferring paths through user
+ * objects over V8/system internals.
+ *
+ * One breadth-first search over the whole graph (preallocated typed queue, bit vector for "visited"),
+ * in two phases:
+ *   A. from the root, entering only nodes that are not system internals (code, object shapes, hidden
+ *      `system / …` objects other than contexts), so user objects get paths made of user objects;
+ *   B. continuing from every node reached so far, in the same BFS order, now entering anything.
+ * The result is a shortest-path tree stored as two parent arrays; any node's path is read back in
+ * O(path length).
+ *
+ * ```
+ * queue:      [ root | a | b | … ]        Uint32Array(nodeCount), each node enqueued once
+ * visited:    bit vector, nodeCount bits
+ * parentNode: Uint32Array(nodeCount)      NONE when unreachable; the root is its own parent
+ * parentEdge: Uint32Array(nodeCount)      edge ordinal from parentNode
+ * ```
+ */
+import type { RetainerStep } from '../report-model';
+import type { HeapGraph } from './graph';
+import { nameRetainerPath, type NamingOptions } from './naming';
+
+/** No parent: unreachable through strong edges. */
+export const NONE = 0xffffffff;
+
+/** The shortest-retainer tree of a graph. */
+export interface RetainerTree {
+  parentNode: Uint32Array;
+  parentEdge: Uint32Array;
+  /** BFS distance from the root (edges), NONE when unreachable. */
+  distance: Uint32Array;
+}
+
+/** A raw path: `nodes[0]` is the root, `edges[i]` leads from `nodes[i]` to `nodes[i + 1]`. */
+export interface RawPath {
+  nodes: number[];
+  edges: number[];
+}
+
+/** @internal True for V8 internals a human would not call "what holds it". */
+export function isSystemNode(graph: HeapGraph, node: number): boolean {
+  const t = graph.nodeTypeIndex(node);
+  if (t === graph.nodeTypeCode || t === graph.nodeTypeObjectShape || t === graph.nodeTypeHidden) return true;
+  if (t === graph.nodeTypeObject) {
+    const name = graph.nodeName(node);
+    return name.startsWith('system / ') && name !== 'system / Context';
+  }
+  return false;
+}
+
+/** Builds (once, then cached on the graph) the shortest-retainer tree. */
+export function retainerTree(graph: HeapGraph): RetainerTree {
+  const cached = graph.cache.retainerTree as RetainerTree | undefined;
+  if (cached) return cached;
+  const N = graph.nodeCount;
+  const edges = graph.edges;
+  const EF = graph.edgeFieldCount;
+  const toOff = graph.edgeToOffset;
+  const typeOff = graph.edgeTypeOffset;
+  const weak = graph.edgeTypeWeak;
+  const firstEdge = graph.firstEdge;
+  const queue = new Uint32Array(N);
+  const visited = new Uint8Array((N + 7) >>> 3);
+  const parentNode = new Uint32Array(N).fill(NONE);
+  const parentEdge = new Uint32Array(N).fill(NONE);
+  const distance = new Uint32Array(N).fill(NONE);
+  let tail = 0;
+  const root = graph.rootIndex;
+  queue[tail++] = root;
+  visited[root >>> 3] |= 1 << (root & 7);
+  parentNode[root] = root;
+  distance[root] = 0;
+
+  const expand = (head: number, allowSystem: boolean): number => {
+    for (; head < tail; head++) {
+      const v = queue[head];
+      const end = firstEdge[v + 1];
+      const d = distance[v] + 1;
+      for (let e = firstEdge[v]; e < end; e++) {
+        const base = e * EF;
+        if (edges.get(base + typeOff) === weak) continue;
+        const w = edges.get(base + toOff);
+        if (visited[w >>> 3] & (1 << (w & 7))) continue;
+        if (!allowSystem && isSystemNode(graph, w)) continue;
+        visited[w >>> 3] |= 1 << (w & 7);
+        parentNode[w] = v;
+        parentEdge[w] = e;
+        distance[w] = d;
+        queue[tail++] = w;
+      }
+    }
+    return head;
+  };
+  expand(0, false);
+  expand(0, true);
+  const tree = { parentNode, parentEdge, distance };
+  graph.cache.retainerTree = tree;
+  return tree;
+}
+
+/** The raw shortest retainer path of `node` (root first), or null when no strong path reaches it. */
+export function retainerPathRaw(graph: HeapGraph, node: number): RawPath | null {
+  const { parentNode, parentEdge } = retainerTree(graph);
+  if (parentNode[node] === NONE) return null;
+  const nodes: number[] = [];
+  const edgesOut: number[] = [];
+  let v = node;
+  while (v !== graph.rootIndex) {
+    nodes.push(v);
+    edgesOut.push(parentEdge[v]);
+    v = parentNode[v];
+  }
+  nodes.push(v);
+  nodes.reverse();
+  edgesOut.reverse();
+  return { nodes, edges: edgesOut };
+}
+
+/**
+ * The shortest retainer path of `node`, each step named for a human, root first and the leaked object
+ * last. Empty when no strong path reaches the node (it is garbage, or only weakly held).
+ */
+export function retainerPath(graph: HeapGraph, node: number, opts: NamingOptions = {}): RetainerStep[] {
+  const raw = retainerPathRaw(graph, node);
+  return raw ? nameRetainerPath(graph, raw, opts) : [];
+}
