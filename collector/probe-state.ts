@@ -86,6 +86,8 @@ export interface SiteCounters {
   site: number;
   type: HandleType;
   library: string;
+  /** The owning handle (pool) of the latest handle created at this site, or 0. */
+  owner: number;
   created: number;
   fulfilled: number;
   rejected: number;

@@ -68,6 +68,8 @@ export interface Finding {
   related: RelatedSite[];
   /** worker_threads threadId the handles live in (0 = main thread). */
   threadId: number;
+  /** The process the finding comes from, when a report merges several processes. */
+  pid?: number;
   /** Collected while still pending (FinalizationRegistry): abandoned, never settled or released. */
   abandoned?: number;
   /** Retainer path from a GC root, when a heap snapshot was analysed. */

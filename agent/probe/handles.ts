@@ -1,0 +1,189 @@
+/**
+ * OS handles: timers, servers, client sockets, child processes and worker threads, tracked by patching
+ * their constructors or methods (nanoseconds, no promise or async hooks). Each records its creation site;
+ * whether it keeps the process alive is read from the live object (`hasRef()`) only when a report asks.
+ * @internal
+ */
+// Plain `require` bindings: the patches must land on the modules' own export objects, not on copies.
+import net = require('node:net');
+import timers = require('node:timers');
+import childProcess = require('node:child_process');
+import workerThreads = require('node:worker_threads');
+import { syncBuiltinESMExports } from 'node:module';
+import type { HandleKind, LiveState } from './registry';
+import { Sampler, type ProbeContext } from './context';
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Timeouts shorter than this cannot be what keeps a process alive for long: not tracked at `sample`. */
+const SHORT_TIMEOUT_MS = 1000;
+
+interface TimerLike {
+  _destroyed?: boolean;
+  _idleTimeout?: number;
+  hasRef?(): boolean;
+}
+
+function timerState(obj: object): LiveState {
+  const t = obj as TimerLike;
+  const done = t._destroyed === true;
+  return {
+    state: done ? 'closed' : 'pending',
+    keepsProcessAlive: !done && typeof t.hasRef === 'function' && t.hasRef(),
+    detail: typeof t._idleTimeout === 'number' && t._idleTimeout >= 0 ? `${t._idleTimeout} ms` : undefined,
+  };
+}
+
+const TIMEOUT: HandleKind = { type: 'timer', library: 'timers', inspect: timerState };
+const INTERVAL: HandleKind = { type: 'interval', library: 'timers', inspect: timerState };
+
+interface HandleWrapHolder {
+  _handle?: { hasRef?(): boolean } | null;
+}
+
+function handleRefd(obj: object): boolean {
+  const h = (obj as HandleWrapHolder)._handle;
+  return !!h && typeof h.hasRef === 'function' && h.hasRef();
+}
+
+const SERVER: HandleKind = {
+  type: 'server',
+  library: 'net',
+  inspect(obj) {
+    const s = obj as net.Server;
+    if (!s.listening) return { state: 'closed', keepsProcessAlive: false };
+    const address = s.address();
+    const detail = address && typeof address === 'object' ? `listening on ${address.address}:${address.port}` : address ? `listening on ${address}` : undefined;
+    return { state: 'pending', keepsProcessAlive: handleRefd(s), detail };
+  },
+};
+
+const SOCKET: HandleKind = {
+  type: 'socket',
+  library: 'net',
+  inspect(obj) {
+    const s = obj as net.Socket;
+    if (s.destroyed) return { state: 'closed', keepsProcessAlive: false };
+    const detail = s.remotePort ? `connected to ${s.remoteAddress}:${s.remotePort}` : undefined;
+    return { state: 'pending', keepsProcessAlive: handleRefd(s), detail };
+  },
+};
+
+const CHILD: HandleKind = {
+  type: 'child-process',
+  library: 'child_process',
+  inspect(obj) {
+    const c = obj as childProcess.ChildProcess & HandleWrapHolder;
+    if (c.exitCode !== null || c.signalCode !== null) return { state: 'closed', keepsProcessAlive: false };
+    const pipes = [c.stdin, c.stdout, c.stderr].some((s) => s !== null && !s.destroyed && handleRefd(s as object));
+    return { state: 'pending', keepsProcessAlive: handleRefd(c) || pipes, detail: `pid ${c.pid ?? '?'} ${c.spawnfile ?? ''}`.trim() };
+  },
+};
+
+let workerHandleKey: symbol | undefined;
+const WORKER: HandleKind = {
+  type: 'worker',
+  library: 'worker_threads',
+  inspect(obj) {
+    const w = obj as workerThreads.Worker & Record<symbol, { hasRef?(): boolean } | null>;
+    if (w.threadId === -1) return { state: 'closed', keepsProcessAlive: false };
+    if (workerHandleKey === undefined) workerHandleKey = Object.getOwnPropertySymbols(w).find((s) => s.description === 'kHandle');
+    const handle = workerHandleKey ? w[workerHandleKey] : null;
+    return { state: 'pending', keepsProcessAlive: !!handle && typeof handle.hasRef === 'function' && handle.hasRef(), detail: `threadId ${w.threadId}` };
+  },
+};
+
+/** Installs every OS-handle patch. */
+export function installHandles(ctx: ProbeContext): void {
+  installTimers(ctx);
+  installNet(ctx);
+  installChildProcess(ctx);
+  installWorker(ctx);
+}
+
+function installTimers(ctx: ProbeContext): void {
+  const { registry, sites, patcher } = ctx;
+  const timeouts = new Sampler(ctx.level, 256, 16);
+  const wrapTimeout = (original: AnyFunction): AnyFunction =>
+    function setTimeout(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const timer = Reflect.apply(original, this, arguments) as object;
+      const ms = Number(arguments[1]);
+      if ((ctx.level === 'full' || ms >= SHORT_TIMEOUT_MS) && timeouts.take() && typeof timer === 'object' && timer !== null) {
+        registry.track(timer, TIMEOUT, sites.capture(setTimeout));
+      }
+      return timer;
+    };
+  const wrapInterval = (original: AnyFunction): AnyFunction =>
+    function setInterval(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const timer = Reflect.apply(original, this, arguments) as object;
+      if (typeof timer === 'object' && timer !== null) registry.track(timer, INTERVAL, sites.capture(setInterval));
+      return timer;
+    };
+  // globalThis.setTimeout and timers.setTimeout are the same function; patch both places.
+  const sameTimeout = globalThis.setTimeout === timers.setTimeout;
+  patcher.wrap(globalThis, 'setTimeout', wrapTimeout);
+  patcher.wrap(globalThis, 'setInterval', wrapInterval);
+  if (sameTimeout) {
+    patcher.replace(timers, 'setTimeout', globalThis.setTimeout);
+    patcher.replace(timers, 'setInterval', globalThis.setInterval);
+  } else {
+    patcher.wrap(timers, 'setTimeout', wrapTimeout);
+    patcher.wrap(timers, 'setInterval', wrapInterval);
+  }
+}
+
+function installNet(ctx: ProbeContext): void {
+  const { registry, sites, patcher } = ctx;
+  patcher.wrap(net.Server.prototype, 'listen', (original) =>
+    function listen(this: unknown) {
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0) registry.track(this, SERVER, sites.capture(listen));
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(original, this, arguments);
+    },
+  );
+  const sockets = new Sampler(ctx.level, 256, 16);
+  patcher.wrap(net.Socket.prototype, 'connect', (original) =>
+    function connect(this: unknown) {
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) registry.track(this, SOCKET, sites.capture(connect));
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(original, this, arguments);
+    },
+  );
+}
+
+function installChildProcess(ctx: ProbeContext): void {
+  const { registry, sites, patcher } = ctx;
+  patcher.wrap(childProcess.ChildProcess.prototype, 'spawn', (original) =>
+    function spawn(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const result = Reflect.apply(original, this, arguments);
+      if (this !== null && typeof this === 'object') registry.track(this, CHILD, sites.capture(spawn));
+      return result;
+    },
+  );
+}
+
+function installWorker(ctx: ProbeContext): void {
+  const { registry, sites } = ctx;
+  const Original = workerThreads.Worker;
+  // A subclass keeps `instanceof`, statics and the prototype chain; only construction is observed.
+  const Patched = class Worker extends Original {
+    constructor(...args: ConstructorParameters<typeof Original>) {
+      super(...args);
+      try {
+        const site = sites.capture(Patched);
+        const owner = ctx.activePool;
+        const id = registry.track(this, WORKER, site, owner);
+        if (owner === 0 && ctx.constructing !== null && id !== 0) ctx.constructing.push(id);
+      } catch {
+        // never throw into the app
+      }
+    }
+  };
+  if (ctx.patcher.replace(workerThreads, 'Worker', Patched)) {
+    syncBuiltinESMExports();
+    ctx.undo.push(() => syncBuiltinESMExports());
+  }
+}

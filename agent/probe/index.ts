@@ -1,0 +1,111 @@
+/**
+ * The probe: everything that runs on the app's thread. It patches (pools, OS handles), optionally hooks
+ * promises (`full`), and answers `read()`. It is reachable as `globalThis[Symbol.for('leak-agent')]` so
+ * that the agent worker (through `connectToMainThread`) and a remote `attach` read it the same way.
+ * @internal
+ */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { threadId } from 'node:worker_threads';
+import type { Level, ProbeState } from '../../collector/probe-state';
+import { Patcher } from './patcher';
+import { Registry } from './registry';
+import { SiteTable } from './sites';
+import type { ProbeContext } from './context';
+import { installHandles } from './handles';
+import { AdapterInstaller } from './adapters/adapter';
+import { ADAPTERS } from './adapters';
+import { installModuleHook } from './modules';
+import { installPromiseHooks } from './promises';
+
+export const PROBE_KEY = Symbol.for('leak-agent');
+
+export interface ProbeOptions {
+  level: Level;
+  maxHandles: number;
+  maxSites: number;
+}
+
+export interface ReadOptions {
+  /** Run a full GC first, so that `alive` means "still reachable". */
+  gc?: boolean;
+}
+
+let gcFunction: (() => void) | undefined;
+/** A full GC without `--expose-gc` on the command line: the flag is set, and `gc` read from a new context. */
+function fullGc(): void {
+  if (!gcFunction) {
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  }
+  gcFunction();
+}
+
+export class Probe {
+  readonly #ctx: ProbeContext;
+  #installed = false;
+
+  constructor(options: ProbeOptions) {
+    const sites = new SiteTable(options.maxSites);
+    this.#ctx = {
+      level: options.level,
+      sites,
+      registry: new Registry(sites, { maxHandles: options.maxHandles, level: options.level, threadId }),
+      patcher: new Patcher(),
+      activePool: 0,
+      constructing: null,
+      undo: [],
+    };
+  }
+
+  get registry(): Registry {
+    return this.#ctx.registry;
+  }
+
+  install(): void {
+    if (this.#installed || this.#ctx.level === 'off') return;
+    this.#installed = true;
+    installHandles(this.#ctx);
+    installModuleHook(this.#ctx, new AdapterInstaller(this.#ctx), ADAPTERS);
+    if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
+    Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
+  }
+
+  /** Plain-data state; with `gc`, after a full GC. Never throws. */
+  read(options: ReadOptions = {}): ProbeState {
+    let afterGc = false;
+    if (options.gc) {
+      try {
+        fullGc();
+        afterGc = true;
+      } catch {
+        afterGc = false;
+      }
+    }
+    return this.#ctx.registry.read(afterGc);
+  }
+
+  /** How many pending tasks, promises and resources are older than `thresholdMs` (cheap; for polling). */
+  overdue(thresholdMs: number): number {
+    try {
+      return this.#ctx.registry.overdue(thresholdMs);
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Undoes every patch and hook; the process is left as it was. */
+  detach(): void {
+    if (!this.#installed) return;
+    this.#installed = false;
+    this.#ctx.patcher.restore();
+    for (const undo of this.#ctx.undo.splice(0).reverse()) {
+      try {
+        undo();
+      } catch {
+        // keep undoing the rest
+      }
+    }
+    if ((globalThis as Record<symbol, unknown>)[PROBE_KEY] === this) delete (globalThis as Record<symbol, unknown>)[PROBE_KEY];
+  }
+}

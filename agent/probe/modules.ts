@@ -1,0 +1,101 @@
+/**
+ * Sees libraries as they load, so adapters can be applied whether the app is CJS or ESM (an ESM `import`
+ * of a CJS package goes through `Module._load` too) and whether the library loaded before or after the
+ * agent (already-loaded modules are found in `require.cache`).
+ * @internal
+ */
+import Module from 'node:module';
+import { join, sep } from 'node:path';
+import type { ProbeContext } from './context';
+import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
+
+type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
+interface ModuleInternals {
+  _load: Load;
+  _resolveFilename(request: string, parent: unknown, isMain?: boolean): string;
+}
+
+const NM = `${sep}node_modules${sep}`;
+
+/** Installs the load hook; returns nothing, undo goes through the patcher. */
+export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller, adapters: readonly PoolAdapter[]): void {
+  const byName = new Map(adapters.map((a) => [a.library, a]));
+  const applied = new WeakMap<object, unknown>();
+  /** Package main file per package folder, resolved once. */
+  const mains = new Map<string, string | null>();
+  const M = Module as unknown as ModuleInternals;
+
+  function mainOf(pkgDir: string): string | null {
+    let main = mains.get(pkgDir);
+    if (main === undefined) {
+      try {
+        main = M._resolveFilename(pkgDir, null, false);
+      } catch {
+        main = null;
+      }
+      mains.set(pkgDir, main);
+    }
+    return main;
+  }
+
+  /** The adapter for a loaded file, when that file is a package's main entry. */
+  function adapterForFile(file: string): PoolAdapter | undefined {
+    const at = file.lastIndexOf(NM);
+    if (at < 0) return undefined;
+    const rest = file.slice(at + NM.length).split(sep);
+    const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+    const adapter = byName.get(name);
+    if (!adapter) return undefined;
+    const pkgDir = join(file.slice(0, at + NM.length), name);
+    return mainOf(pkgDir) === file ? adapter : undefined;
+  }
+
+  function adapt(adapter: PoolAdapter, exports: unknown): unknown {
+    if (exports === null || (typeof exports !== 'object' && typeof exports !== 'function')) return exports;
+    const known = applied.get(exports);
+    if (known !== undefined) return known;
+    let result: unknown = exports;
+    try {
+      result = installer.apply(adapter, exports);
+    } catch (err) {
+      ctx.registry.notice(`leak-agent: could not adapt ${adapter.library} (${(err as Error)?.message ?? err}); not tracked`);
+    }
+    applied.set(exports, result);
+    return result;
+  }
+
+  ctx.patcher.wrap(Module, '_load', (original) =>
+    function _load(this: unknown, request: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const exports = Reflect.apply(original, this, arguments);
+      if (typeof request !== 'string') return exports;
+      // Cheap filter first: only bare names of known packages or absolute paths inside node_modules.
+      const bare = byName.get(request);
+      try {
+        if (bare) {
+          // eslint-disable-next-line prefer-rest-params
+          const file = M._resolveFilename(request, arguments[1], false);
+          return adapterForFile(file) === bare ? adapt(bare, exports) : exports;
+        }
+        if (request.includes(NM)) {
+          const adapter = adapterForFile(request);
+          if (adapter) return adapt(adapter, exports);
+        }
+      } catch {
+        // never throw into the app
+      }
+      return exports;
+    },
+  );
+
+  // Libraries loaded before the agent.
+  const cache = (Module as unknown as { _cache: Record<string, { exports: unknown } | undefined> })._cache;
+  for (const file of Object.keys(cache)) {
+    const adapter = adapterForFile(file);
+    const mod = cache[file];
+    if (adapter && mod) {
+      const result = adapt(adapter, mod.exports);
+      if (result !== mod.exports) ctx.registry.notice(`leak-agent: ${adapter.library} was loaded before the agent; pools made with its default export are tracked from their first use`);
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * Reversible method patching. Every replacement is recorded so that `restore()` puts back exactly what was
+ * there (detach leaves nothing behind). Wrappers keep the original's `name` and `length`, call it with the
+ * same `this` and arguments, and return its result untouched.
+ * @internal
+ */
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Marks wrappers so that a second install never wraps twice. */
+export const WRAPPED = Symbol.for('leak-agent.wrapped');
+
+interface Patch {
+  target: object;
+  key: PropertyKey;
+  descriptor: PropertyDescriptor | undefined;
+}
+
+export class Patcher {
+  readonly #patches: Patch[] = [];
+
+  /**
+   * Replaces `target[key]` (a function) with `make(original)`. Returns false (and changes nothing) when the
+   * property is not a function, is already wrapped, or cannot be written.
+   */
+  wrap(target: object, key: PropertyKey, make: (original: AnyFunction) => AnyFunction): boolean {
+    const descriptor = findDescriptor(target, key);
+    const original = descriptor?.value as AnyFunction | undefined;
+    if (typeof original !== 'function' || (original as unknown as Record<symbol, unknown>)[WRAPPED]) return false;
+    const own = Object.getOwnPropertyDescriptor(target, key);
+    if (own && !own.writable && !own.configurable) return false;
+    const wrapper = make(original);
+    copyShape(wrapper, original);
+    try {
+      Object.defineProperty(target, key, {
+        value: wrapper,
+        writable: own?.writable ?? true,
+        enumerable: own?.enumerable ?? false,
+        configurable: true,
+      });
+    } catch {
+      return false;
+    }
+    this.#patches.push({ target, key, descriptor: own });
+    return true;
+  }
+
+  /** Replaces a value property (for example a module's exported class) and records it for restore. */
+  replace(target: object, key: PropertyKey, value: unknown): boolean {
+    const own = Object.getOwnPropertyDescriptor(target, key);
+    if (own && !own.configurable && !own.writable) return false;
+    try {
+      if (own && !own.configurable) (target as Record<PropertyKey, unknown>)[key] = value;
+      else Object.defineProperty(target, key, { value, writable: own?.writable ?? true, enumerable: own?.enumerable ?? true, configurable: true });
+    } catch {
+      return false;
+    }
+    this.#patches.push({ target, key, descriptor: own });
+    return true;
+  }
+
+  /** Puts back everything, newest first. */
+  restore(): void {
+    for (let i = this.#patches.length - 1; i >= 0; i--) {
+      const { target, key, descriptor } = this.#patches[i];
+      try {
+        if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
+        else if (descriptor.configurable === false) (target as Record<PropertyKey, unknown>)[key] = descriptor.value;
+        else Object.defineProperty(target, key, descriptor);
+      } catch {
+        // Nothing sensible to do: leave the wrapper, which only forwards.
+      }
+    }
+    this.#patches.length = 0;
+  }
+}
+
+function findDescriptor(target: object, key: PropertyKey): PropertyDescriptor | undefined {
+  for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o)) {
+    const d = Object.getOwnPropertyDescriptor(o, key);
+    if (d) return d;
+  }
+  return undefined;
+}
+
+function copyShape(wrapper: AnyFunction, original: AnyFunction): void {
+  try {
+    Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
+    Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
+    Object.defineProperty(wrapper, WRAPPED, { value: original, configurable: true });
+  } catch {
+    // Cosmetic only.
+  }
+}

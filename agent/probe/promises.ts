@@ -1,0 +1,49 @@
+/**
+ * The `full` level: every promise created by user code gets a site, and its settlement is seen through
+ * `v8.promiseHooks`. This is the diagnostic level: once any promise hook has been enabled, V8 keeps
+ * `await` on a slower path for the life of the process (DESIGN.md), so `sample` never calls this.
+ *
+ * Derived promises (`then`/`await` children, which have a parent) are not tracked: they are pending only
+ * because what they wait on is, and that is the one to report.
+ * @internal
+ */
+import { promiseHooks } from 'node:v8';
+import type { HandleKind } from './registry';
+import type { ProbeContext } from './context';
+import { nativePromiseState } from './adapters/adapter';
+
+const PROMISE: HandleKind = { type: 'promise', library: 'promise' };
+
+export function installPromiseHooks(ctx: ProbeContext): void {
+  const { registry, sites } = ctx;
+  let inHook = false;
+  function onInit(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
+    if (parent !== undefined || inHook) return;
+    inHook = true;
+    try {
+      const site = sites.capture(onInit);
+      if (site !== 0 && sites.records[site].user) registry.track(promise, PROMISE, site);
+    } catch {
+      // never throw into the app
+    } finally {
+      inHook = false;
+    }
+  }
+  function onSettled(promise: Promise<unknown>): void {
+    if (inHook) return;
+    const id = registry.idOf(promise);
+    if (id === 0) return;
+    inHook = true;
+    try {
+      // Tasks need the outcome (error names); plain promises only need "settled".
+      const live = registry.typeOf(id) === 'task' ? nativePromiseState(promise) : undefined;
+      registry.settle(id, live?.state ?? 'fulfilled', live?.error);
+    } catch {
+      // never throw into the app
+    } finally {
+      inHook = false;
+    }
+  }
+  const stop = promiseHooks.createHook({ init: onInit, settled: onSettled });
+  ctx.undo.push(() => stop());
+}

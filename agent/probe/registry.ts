@@ -1,0 +1,324 @@
+/**
+ * The registry: one record per tracked live handle, counters per site, and nothing that keeps the app's
+ * objects alive. Objects are held through `WeakRef`s and watched with a `FinalizationRegistry`; a handle
+ * collected while still pending is counted as abandoned (Netty-style) and its record dropped.
+ *
+ * Records are only read (`read()`) when a report or a threshold check asks, so the hot path (`track`,
+ * `settle`) does no more than a Map insert and a few field writes.
+ * @internal
+ */
+import type { HandleRecord, HandleState, HandleType, Level, ProbeState, SiteCounters } from '../../collector/probe-state';
+import type { SiteTable } from './sites';
+
+/** What a live object says about itself when a read asks (called only at read time, never on the hot path). */
+export interface LiveState {
+  state?: HandleState;
+  keepsProcessAlive?: boolean;
+  threads?: number;
+  error?: string;
+  detail?: string;
+}
+
+/** A kind of handle: its type, library, and how to read its live state. */
+export interface HandleKind {
+  type: HandleType;
+  library: string;
+  /** Reads live state from the object. May be called with the object only; must not change it. */
+  inspect?(obj: object): LiveState | undefined;
+}
+
+const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
+/** OS handles and pools are uninteresting once closed: their records go at the next read. */
+const FORGET_WHEN_DONE: ReadonlySet<HandleType> = new Set([
+  'pool', 'timer', 'interval', 'server', 'socket', 'worker', 'child-process', 'listener', 'resource',
+]);
+/** Kinds whose collection while pending means work was abandoned. */
+const ABANDON_KINDS: ReadonlySet<HandleType> = new Set(['task', 'resource']);
+
+/** @internal */
+export class Entry {
+  state: HandleState;
+  settledAt = 0;
+  error: string | undefined = undefined;
+  detail: string | undefined;
+  constructor(
+    readonly id: number,
+    public kind: HandleKind,
+    public site: number,
+    public owner: number,
+    readonly createdAt: number,
+    readonly ref: WeakRef<object> | null,
+    state: HandleState,
+    detail: string | undefined,
+  ) {
+    this.state = state;
+    this.detail = detail;
+  }
+}
+
+export interface RegistryOptions {
+  maxHandles: number;
+  level: Level;
+  threadId: number;
+}
+
+export class Registry {
+  readonly #entries = new Map<number, Entry>();
+  readonly #counters = new Map<number, SiteCounters>();
+  readonly #byObject = new WeakMap<object, Entry>();
+  readonly #finalizer: FinalizationRegistry<number>;
+  readonly #sites: SiteTable;
+  readonly #options: RegistryOptions;
+  readonly startedAt = Date.now();
+  #nextId = 1;
+  /** Handles ever tracked (a cheap "anything new?" check). */
+  createdCount = 0;
+  droppedHandles = 0;
+  readonly notices: string[] = [];
+
+  constructor(sites: SiteTable, options: RegistryOptions) {
+    this.#sites = sites;
+    this.#options = options;
+    this.#finalizer = new FinalizationRegistry((id) => this.#collected(id));
+  }
+
+  get sites(): SiteTable {
+    return this.#sites;
+  }
+
+  /** Adds a one-line notice (capped). */
+  notice(text: string): void {
+    if (this.notices.length < 100 && !this.notices.includes(text)) this.notices.push(text);
+  }
+
+  /** Starts tracking `obj`. Returns its id, or 0 when the cap dropped it. */
+  track(obj: object | null, kind: HandleKind, site: number, owner = 0, state: HandleState = 'pending', detail?: string): number {
+    if (obj !== null) {
+      const known = this.#byObject.get(obj);
+      if (known) {
+        // A promise first seen by the promise hook and then returned by a pool: it is the pool's task.
+        if (known.kind.type === 'promise' && kind.type !== 'promise') {
+          known.kind = kind;
+          known.site = site;
+          known.owner = owner;
+          const counters = this.#countersFor(site, kind);
+          counters.created++;
+          counters.owner = owner;
+        }
+        return known.id;
+      }
+    }
+    const counters = this.#countersFor(site, kind);
+    counters.created++;
+    counters.owner = owner;
+    this.createdCount++;
+    if (this.#entries.size >= this.#options.maxHandles) {
+      this.droppedHandles++;
+      return 0;
+    }
+    const id = this.#nextId++;
+    const entry = new Entry(id, kind, site, owner, Date.now(), obj === null ? null : new WeakRef(obj), state, detail);
+    this.#entries.set(id, entry);
+    if (obj !== null) {
+      this.#byObject.set(obj, entry);
+      this.#finalizer.register(obj, id, entry);
+    }
+    return id;
+  }
+
+  /** The type of a tracked handle, or undefined. */
+  typeOf(id: number): HandleType | undefined {
+    return this.#entries.get(id)?.kind.type;
+  }
+
+  /** The id of a tracked object, or 0. */
+  idOf(obj: object): number {
+    return this.#byObject.get(obj)?.id ?? 0;
+  }
+
+  /** Records a state change (settled, released, closed). Unknown ids are ignored. */
+  settle(id: number, state: HandleState, error?: string): void {
+    const entry = this.#entries.get(id);
+    if (!entry || DONE_STATES.has(entry.state)) return;
+    entry.state = state;
+    entry.settledAt = Date.now();
+    if (error !== undefined) entry.error = error;
+    const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
+    if (counters) {
+      if (state === 'fulfilled') counters.fulfilled++;
+      else if (state === 'rejected') {
+        counters.rejected++;
+        if (error) counters.errors[error] = (counters.errors[error] ?? 0) + 1;
+      } else if (state === 'released' || state === 'closed' || state === 'destroyed') counters.released++;
+    }
+    if (FORGET_WHEN_DONE.has(entry.kind.type) && entry.kind.type !== 'pool') this.#forget(entry);
+  }
+
+  /** Moves a still-pending handle to a finer pending state (`queued` -> `running`). */
+  mark(id: number, state: HandleState): void {
+    const entry = this.#entries.get(id);
+    if (entry && !DONE_STATES.has(entry.state)) entry.state = state;
+  }
+
+  /** Gives a handle an owner (threads a pool started before its own id was known). */
+  adopt(id: number, owner: number): void {
+    const entry = this.#entries.get(id);
+    if (entry && entry.owner === 0) entry.owner = owner;
+  }
+
+  /** Sets the human detail of a handle. */
+  describe(id: number, detail: string): void {
+    const entry = this.#entries.get(id);
+    if (entry) entry.detail = detail;
+  }
+
+  /** Stops tracking (the app disposed of it in a way that is not a leak). */
+  forget(id: number): void {
+    const entry = this.#entries.get(id);
+    if (entry) this.#forget(entry);
+  }
+
+  /** Live pools of one library, newest first (to attribute threads a library starts on its own). */
+  livePoolsOf(library: string): number[] {
+    const ids: number[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.kind.type === 'pool' && entry.kind.library === library && !DONE_STATES.has(entry.state)) ids.push(entry.id);
+    }
+    return ids.reverse();
+  }
+
+  /**
+   * A plain-data copy of everything. `afterGc` says whether a full GC ran just before (in the same
+   * synchronous job), so that `alive` means "still reachable". Records of done OS handles are dropped here.
+   */
+  read(afterGc: boolean): ProbeState {
+    const handles: HandleRecord[] = [];
+    const pools = new Map<number, HandleRecord>();
+    const now = Date.now();
+    for (const entry of this.#entries.values()) {
+      const obj = entry.ref === null ? undefined : entry.ref.deref();
+      if (entry.ref !== null && obj === undefined && entry.kind.type !== 'pool') {
+        this.#collected(entry.id);
+        continue;
+      }
+      let live: LiveState | undefined;
+      if (obj !== undefined && entry.kind.inspect) {
+        try {
+          live = entry.kind.inspect(obj);
+        } catch {
+          live = undefined;
+        }
+      }
+      if (live?.state && live.state !== entry.state && !DONE_STATES.has(entry.state)) {
+        if (DONE_STATES.has(live.state)) {
+          this.settle(entry.id, live.state, live.error);
+          if (!this.#entries.has(entry.id)) continue;
+        } else entry.state = live.state;
+      }
+      if (live?.detail) entry.detail = live.detail;
+      const record: HandleRecord = {
+        id: entry.id,
+        type: entry.kind.type,
+        library: entry.kind.library,
+        site: entry.site,
+        owner: entry.owner,
+        state: entry.state,
+        createdAt: entry.createdAt,
+        settledAt: entry.settledAt,
+        alive: obj !== undefined,
+        keepsProcessAlive: !DONE_STATES.has(entry.state) && (live?.keepsProcessAlive ?? false),
+        threadId: this.#options.threadId,
+      };
+      if (entry.error !== undefined) record.error = entry.error;
+      if (entry.detail !== undefined) record.detail = entry.detail;
+      if (live?.threads !== undefined) record.threads = live.threads;
+      if (entry.kind.type === 'pool') pools.set(entry.id, record);
+      handles.push(record);
+    }
+    // A pool keeps the process alive when any thread it owns does.
+    const owned = new Map<number, number>();
+    for (const record of handles) {
+      if (record.owner === 0 || record.type !== 'worker' || DONE_STATES.has(record.state)) continue;
+      const pool = pools.get(record.owner);
+      if (!pool) continue;
+      owned.set(pool.id, (owned.get(pool.id) ?? 0) + 1);
+      if (record.keepsProcessAlive && !DONE_STATES.has(pool.state)) pool.keepsProcessAlive = true;
+    }
+    for (const [id, count] of owned) {
+      const pool = pools.get(id)!;
+      if (pool.threads === undefined) pool.threads = count;
+    }
+    // A pool the app dropped without ending it lives on through its threads; once none is left, it goes.
+    for (const [id, pool] of pools) {
+      if (pool.alive || owned.has(id)) continue;
+      const entry = this.#entries.get(id);
+      if (entry) this.#forget(entry);
+      handles.splice(handles.indexOf(pool), 1);
+    }
+    return {
+      version: 1,
+      pid: process.pid,
+      threadId: this.#options.threadId,
+      level: this.#options.level,
+      now,
+      startedAt: this.startedAt,
+      afterGc,
+      sites: this.#sites.records.slice(),
+      handles,
+      counters: [...this.#counters.values()].map((c) => ({ ...c, errors: { ...c.errors } })),
+      dropped: { handles: this.droppedHandles, sites: this.#sites.dropped },
+      notices: this.notices.slice(),
+    };
+  }
+
+  /**
+   * Sites of pending work (tasks, promises, resources) older than `thresholdMs`, by recorded state only
+   * (cheap: no object is inspected). The worker polls this and asks for a full read only when it is non-empty.
+   */
+  overdue(thresholdMs: number): number {
+    const limit = Date.now() - thresholdMs;
+    let n = 0;
+    for (const entry of this.#entries.values()) {
+      const t = entry.kind.type;
+      if ((t === 'task' || t === 'promise' || t === 'resource') && !DONE_STATES.has(entry.state) && entry.createdAt <= limit) n++;
+    }
+    return n;
+  }
+
+  /** Number of live records (for tests and the bench). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  #countersFor(site: number, kind: HandleKind): SiteCounters {
+    const key = site * 64 + typeIndex(kind.type);
+    let counters = this.#counters.get(key);
+    if (!counters) {
+      counters = { site, type: kind.type, library: kind.library, owner: 0, created: 0, fulfilled: 0, rejected: 0, released: 0, abandoned: 0, errors: {} };
+      this.#counters.set(key, counters);
+    }
+    return counters;
+  }
+
+  #forget(entry: Entry): void {
+    this.#entries.delete(entry.id);
+    this.#finalizer.unregister(entry);
+  }
+
+  #collected(id: number): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    // A pool object can be garbage while its threads run on: read() decides when its record goes.
+    if (entry.kind.type === 'pool') return;
+    this.#entries.delete(id);
+    if (ABANDON_KINDS.has(entry.kind.type) && !DONE_STATES.has(entry.state)) {
+      const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
+      if (counters) counters.abandoned++;
+    }
+  }
+}
+
+const TYPES: HandleType[] = ['pool', 'task', 'resource', 'promise', 'timer', 'interval', 'server', 'socket', 'worker', 'child-process', 'listener'];
+function typeIndex(type: HandleType): number {
+  return TYPES.indexOf(type);
+}

@@ -1,0 +1,258 @@
+/**
+ * Turns the probe's raw state into findings. Pure: no I/O, no clock (the state carries `now`).
+ *
+ * Rules, by why the report was asked for:
+ * - At the quiet point (`beforeExit`) and at exit nothing pending can ever settle: every pending task,
+ *   promise and unreleased resource is a finding, whatever its age.
+ * - Otherwise (threshold, timeout, signal, request) pending work is a finding once older than the threshold.
+ * - OS handles and pools are findings only when they keep the process alive and the report was asked while
+ *   it runs (timeout, signal, request): a listening server is normal while the app works.
+ * - Settled tasks still reachable right after a full GC are `retained`.
+ * - Tasks and resources collected while pending are `unsettled`/`unreleased` with an `abandoned` count.
+ */
+import type { Frame, HandleRecord, ProbeState, SiteCounters } from './probe-state';
+import type { Finding, FindingKind, RelatedSite, Report, ReportReason } from './report-model';
+
+export interface BuildOptions {
+  reason: ReportReason;
+  thresholdMs: number;
+  argv?: string[];
+  node?: string;
+}
+
+const PENDING = new Set(['pending', 'queued', 'running']);
+const SETTLED = new Set(['fulfilled', 'rejected']);
+const OS_HANDLES = new Set(['timer', 'interval', 'server', 'socket', 'worker', 'child-process']);
+
+interface Group {
+  kind: FindingKind;
+  records: HandleRecord[];
+  site: number;
+  counters?: SiteCounters;
+}
+
+function quietOrExit(reason: ReportReason): boolean {
+  return reason === 'quiet' || reason === 'exit';
+}
+
+/** Which finding (if any) a live handle record makes. */
+function classify(record: HandleRecord, state: ProbeState, options: BuildOptions, pools: Map<number, HandleRecord>): FindingKind | null {
+  const age = state.now - record.createdAt;
+  const overdue = quietOrExit(options.reason) || age >= options.thresholdMs;
+  const asked = options.reason === 'timeout' || options.reason === 'signal' || options.reason === 'request';
+  switch (record.type) {
+    case 'task':
+      if (PENDING.has(record.state)) return overdue ? 'unsettled' : null;
+      if (SETTLED.has(record.state) && state.afterGc && record.alive) return 'retained';
+      return null;
+    case 'promise':
+      return PENDING.has(record.state) && overdue ? 'unsettled' : null;
+    case 'resource':
+      return PENDING.has(record.state) && overdue ? 'unreleased' : null;
+    case 'pool':
+      return PENDING.has(record.state) && record.keepsProcessAlive && asked ? 'unreleased' : null;
+    default:
+      if (!OS_HANDLES.has(record.type)) return null;
+      // Threads a pool started are reported with their pool.
+      if (record.type === 'worker' && record.owner !== 0 && pools.has(record.owner)) return null;
+      return PENDING.has(record.state) && record.keepsProcessAlive && asked ? 'unreleased' : null;
+  }
+}
+
+function frameOf(state: ProbeState, site: number): Frame {
+  return state.sites[site]?.frame ?? { file: '<unknown>', line: 0, column: 0, function: null };
+}
+
+function countStates(records: HandleRecord[]): Record<string, number> {
+  const states: Record<string, number> = {};
+  for (const r of records) states[r.state] = (states[r.state] ?? 0) + 1;
+  return states;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function seconds(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+const NOUN: Record<string, string> = {
+  task: 'task',
+  promise: 'promise',
+  resource: 'resource',
+  pool: 'pool',
+  timer: 'timeout',
+  interval: 'interval',
+  server: 'server',
+  socket: 'socket',
+  worker: 'worker thread',
+  'child-process': 'child process',
+  listener: 'listener',
+};
+
+function summarise(kind: FindingKind, records: HandleRecord[], library: string, type: string, abandoned: number, state: ProbeState): string {
+  const n = records.length;
+  const noun = NOUN[type] ?? type;
+  const lib = library === type || library === 'promise' || library === 'timers' ? '' : `${library} `;
+  const oldest = n > 0 ? state.now - Math.min(...records.map((r) => r.createdAt)) : 0;
+  switch (kind) {
+    case 'unreleased': {
+      if (type === 'pool') {
+        const threads = records.reduce((sum, r) => sum + (r.threads ?? 0), 0);
+        return `${lib}${plural(n, 'pool')}, ${plural(threads, 'live thread')} keep the process alive`;
+      }
+      if (n === 0) return `${abandoned} ${lib}${noun}${abandoned === 1 ? '' : 's'} collected without release`;
+      const alive = records.some((r) => r.keepsProcessAlive) ? ', keeps the process alive' : '';
+      return `${lib}${plural(n, noun)} not released for ${seconds(oldest)}${alive}`;
+    }
+    case 'unsettled':
+      if (n === 0) return `${abandoned} ${lib}${noun}${abandoned === 1 ? '' : 's'} collected while pending (abandoned, never settled)`;
+      return `${lib}${plural(n, noun)} pending for ${seconds(oldest)}, not keeping the process alive`;
+    case 'retained':
+      return `${lib}${plural(n, 'settled ' + noun)} still reachable after a full GC`;
+    default:
+      return `${lib}${plural(n, noun)} growing`;
+  }
+}
+
+/** Builds the report from one probe state (or several: one per thread, merged). */
+export function buildReport(states: ProbeState | ProbeState[], options: BuildOptions): Report {
+  const all = Array.isArray(states) ? states : [states];
+  const findings: Finding[] = [];
+  const notices: string[] = [];
+  const dropped = { handles: 0, sites: 0 };
+  for (const state of all) {
+    findings.push(...findingsOf(state, options));
+    for (const n of state.notices) if (!notices.includes(n)) notices.push(n);
+    dropped.handles += state.dropped.handles;
+    dropped.sites += state.dropped.sites;
+  }
+  findings.sort(
+    (a, b) =>
+      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
+      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      b.count - a.count ||
+      a.site.file.localeCompare(b.site.file) ||
+      a.site.line - b.site.line,
+  );
+  const main = all.find((s) => s.threadId === 0) ?? all[0];
+  return {
+    version: 1,
+    tool: 'leak-agent',
+    reason: options.reason,
+    generatedAt: new Date(main ? main.now : 0).toISOString(),
+    process: main
+      ? {
+          pid: main.pid,
+          argv: options.argv ?? [],
+          node: options.node ?? '',
+          level: main.level,
+          thresholdMs: options.thresholdMs,
+          uptimeMs: main.now - main.startedAt,
+        }
+      : null,
+    findings,
+    dropped,
+    notices,
+  };
+}
+
+const KIND_ORDER: FindingKind[] = ['unreleased', 'unsettled', 'retained', 'growth'];
+
+function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
+  const pools = new Map<number, HandleRecord>();
+  for (const r of state.handles) if (r.type === 'pool') pools.set(r.id, r);
+  const groups = new Map<string, Group>();
+  for (const record of state.handles) {
+    const kind = classify(record, state, options, pools);
+    if (!kind) continue;
+    const key = `${kind}|${record.type}|${record.library}|${record.site}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { kind, records: [], site: record.site }));
+    group.records.push(record);
+  }
+  // Work collected while still pending: abandoned.
+  for (const c of state.counters) {
+    if (c.abandoned === 0 || (c.type !== 'task' && c.type !== 'resource')) continue;
+    const kind: FindingKind = c.type === 'task' ? 'unsettled' : 'unreleased';
+    const key = `${kind}|${c.type}|${c.library}|${c.site}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { kind, records: [], site: c.site }));
+    group.counters = c;
+  }
+  const findings: Finding[] = [];
+  for (const group of groups.values()) {
+    const first = group.records[0];
+    const type = first?.type ?? group.counters!.type;
+    const library = first?.library ?? group.counters!.library;
+    const site = state.sites[group.site];
+    const abandoned = group.counters?.abandoned ?? 0;
+    const ages = group.records.map((r) => state.now - r.createdAt);
+    const errors: Record<string, number> = {};
+    for (const r of group.records) if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1;
+    const finding: Finding = {
+      kind: group.kind,
+      site: frameOf(state, group.site),
+      count: group.records.length + abandoned,
+      keepsProcessAlive: group.records.some((r) => r.keepsProcessAlive),
+      stack: site?.stack ?? [],
+      resource: type,
+      library,
+      summary: summarise(group.kind, group.records, library, type, abandoned, state),
+      libraryFrame: site?.library ?? null,
+      ageMs: { max: ages.length ? Math.max(...ages) : 0, min: ages.length ? Math.min(...ages) : 0 },
+      states: countStates(group.records),
+      errors,
+      related: type === 'pool' ? relatedTasks(state, group.records) : [],
+      threadId: state.threadId,
+    };
+    if (abandoned > 0) finding.abandoned = abandoned;
+    findings.push(finding);
+  }
+  return findings;
+}
+
+/** The tasks submitted to these pools, per submitting site. */
+function relatedTasks(state: ProbeState, pools: HandleRecord[]): RelatedSite[] {
+  const ids = new Set(pools.map((p) => p.id));
+  const related: RelatedSite[] = [];
+  for (const c of state.counters) {
+    if (c.type !== 'task' || !ids.has(c.owner)) continue;
+    const live = state.handles.filter((h) => h.site === c.site && h.type === 'task' && PENDING.has(h.state)).length;
+    const states: Record<string, number> = {};
+    if (c.fulfilled) states.fulfilled = c.fulfilled;
+    if (c.rejected) states.rejected = c.rejected;
+    if (live) states.pending = live;
+    const unknown = c.created - c.fulfilled - c.rejected - live;
+    if (unknown > 0) states.unobserved = unknown;
+    related.push({ role: 'tasks', site: frameOf(state, c.site), count: c.created, states, errors: { ...c.errors } });
+  }
+  return related;
+}
+
+/** Merges the reports of several processes (a command's process tree) into one. */
+export function mergeReports(reports: Report[], reason: ReportReason): Report {
+  const first = reports[0];
+  const findings = reports.flatMap((r) => r.findings.map((f) => ({ ...f, pid: r.process?.pid })));
+  findings.sort(
+    (a, b) =>
+      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
+      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      b.count - a.count,
+  );
+  const notices = [...new Set(reports.flatMap((r) => r.notices))];
+  return {
+    version: 1,
+    tool: 'leak-agent',
+    reason,
+    generatedAt: first?.generatedAt ?? new Date(0).toISOString(),
+    process: first?.process ?? null,
+    findings,
+    dropped: {
+      handles: reports.reduce((n, r) => n + r.dropped.handles, 0),
+      sites: reports.reduce((n, r) => n + r.dropped.sites, 0),
+    },
+    notices,
+  };
+}
