@@ -37,13 +37,14 @@ export interface NamingOptions {
 /** @internal Per-graph caches for naming. */
 interface NamingCache {
   scriptNames: Map<number, string> | null;
+  variables: Map<string, { name: string; site: Frame | null }>;
   sources: Map<string, { text: string; lineStarts: number[] } | null>;
 }
 
 function cacheOf(graph: HeapGraph): NamingCache {
   let c = graph.cache.naming as NamingCache | undefined;
   if (!c) {
-    c = { scriptNames: null, sources: new Map() };
+    c = { scriptNames: null, variables: new Map(), sources: new Map() };
     graph.cache.naming = c;
   }
   return c;
@@ -255,6 +256,16 @@ function contextUsers(graph: HeapGraph, ctx: number): number[] {
 
 /** `variable X (module scope | in F, file:line)` for a context variable. */
 export function describeContextVariable(graph: HeapGraph, ctx: number, variable: string, opts: NamingOptions = {}): { name: string; site: Frame | null } {
+  const cache = cacheOf(graph).variables;
+  const key = `${ctx}:${variable}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const result = describeContextVariableUncached(graph, ctx, variable, opts);
+  if (cache.size < 100_000) cache.set(key, result);
+  return result;
+}
+
+function describeContextVariableUncached(graph: HeapGraph, ctx: number, variable: string, opts: NamingOptions): { name: string; site: Frame | null } {
   const info = contextInfo(graph, ctx);
   // The earliest closure (or generator) using this context gives the script and a position inside the scope.
   let best: { file: string; line: number; column: number; script: number; fn: string } | null = null;
