@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from './commands/run';
 import { reportCommand } from './commands/report';
+import { analyzeCommand } from './commands/analyze';
 import { exitCodeFor, ExitCode, LeakAgentError } from './errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -19,6 +20,7 @@ const program = new Command('leak-agent')
   .showHelpAfterError();
 program.addCommand(runCommand());
 program.addCommand(reportCommand());
+program.addCommand(analyzeCommand());
 
 function fail(err: unknown): void {
   const json = process.argv.includes('--json');
