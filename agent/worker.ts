@@ -70,17 +70,25 @@ parentPort?.on('message', (message: WorkerMessage) => {
   channel.send({ type: 'final', report: message.report }).then(done, done);
 });
 
-// Threshold watch: a cheap count first; a full read only when something is overdue.
+// Threshold watch: a cheap count first; a full read only when the count changed. A full GC (to tell
+// "retained" from "not collected yet") pauses the app, so at most one per GC_INTERVAL_MS.
+const GC_INTERVAL_MS = Math.max(500, config.thresholdMs);
 const reported = new Set<string>();
 const pollMs = Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2)));
 let polling = false;
+let lastOverdue = 0;
+let lastGcAt = 0;
+let lastReadHadGc = true;
 const timer = setInterval(async () => {
   if (polling) return;
   polling = true;
   try {
     const overdue = await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`);
-    if (overdue > 0) {
-      const full = await report('threshold', false);
+    const gcAllowed = Date.now() - lastGcAt >= GC_INTERVAL_MS;
+    if (overdue > 0 && (overdue !== lastOverdue || (!lastReadHadGc && gcAllowed))) {
+      if (gcAllowed) lastGcAt = Date.now();
+      lastReadHadGc = gcAllowed;
+      const full = await report('threshold', gcAllowed);
       full.findings = full.findings.filter((f) => {
         const key = `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
         if (reported.has(key)) return false;
@@ -92,6 +100,7 @@ const timer = setInterval(async () => {
         if (config.stderr) writeSync(2, renderText(full, { cwd: process.cwd(), color: false }));
       }
     }
+    lastOverdue = overdue;
   } catch {
     // The main thread may be exiting; the next tick (if any) tries again.
   } finally {

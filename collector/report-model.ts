@@ -68,6 +68,8 @@ export interface Finding {
   related: RelatedSite[];
   /** worker_threads threadId the handles live in (0 = main thread). */
   threadId: number;
+  /** Set when the finding was seen while the app ran (past the threshold) but not in the final report. */
+  seen?: 'while running';
   /** The process the finding comes from, when a report merges several processes. */
   pid?: number;
   /** Collected while still pending (FinalizationRegistry): abandoned, never settled or released. */

@@ -43,10 +43,14 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
   switch (record.type) {
     case 'task':
       if (PENDING.has(record.state)) return overdue ? 'unsettled' : null;
-      if (SETTLED.has(record.state) && state.afterGc && record.alive) return 'retained';
+      // Still reachable right after a full GC, and settled long enough ago that holding it is not just
+      // the consumer being about to read it.
+      if (SETTLED.has(record.state) && state.afterGc && record.alive && (quietOrExit(options.reason) || state.now - record.settledAt >= options.thresholdMs)) return 'retained';
       return null;
     case 'promise':
-      return PENDING.has(record.state) && overdue ? 'unsettled' : null;
+      // A plain promise pending for long is normal while the app works (an async main, a long poll);
+      // it is a finding when nothing can settle it any more, or when a report is asked for.
+      return PENDING.has(record.state) && overdue && options.reason !== 'threshold' ? 'unsettled' : null;
     case 'resource':
       return PENDING.has(record.state) && overdue ? 'unreleased' : null;
     case 'pool':
@@ -93,26 +97,27 @@ const NOUN: Record<string, string> = {
 
 function summarise(kind: FindingKind, records: HandleRecord[], library: string, type: string, abandoned: number, state: ProbeState): string {
   const n = records.length;
-  const noun = NOUN[type] ?? type;
   const lib = library === type || library === 'promise' || library === 'timers' ? '' : `${library} `;
+  const things = (count: number, adjective = ''): string => `${count} ${adjective}${lib}${NOUN[type] ?? type}${count === 1 ? '' : 's'}`;
   const oldest = n > 0 ? state.now - Math.min(...records.map((r) => r.createdAt)) : 0;
   switch (kind) {
     case 'unreleased': {
       if (type === 'pool') {
         const threads = records.reduce((sum, r) => sum + (r.threads ?? 0), 0);
-        return `${lib}${plural(n, 'pool')}, ${plural(threads, 'live thread')} keep the process alive`;
+        const keeps = records.some((r) => r.keepsProcessAlive);
+        return `${things(n)} never ended${threads ? `, ${plural(threads, 'live thread')}` : ''}${keeps ? ` ${threads === 1 ? 'keeps' : 'keep'} the process alive` : ''}`;
       }
-      if (n === 0) return `${abandoned} ${lib}${noun}${abandoned === 1 ? '' : 's'} collected without release`;
-      const alive = records.some((r) => r.keepsProcessAlive) ? ', keeps the process alive' : '';
-      return `${lib}${plural(n, noun)} not released for ${seconds(oldest)}${alive}`;
+      if (n === 0) return `${things(abandoned)} collected without release`;
+      const alive = records.some((r) => r.keepsProcessAlive) ? ', keeping the process alive' : '';
+      return `${things(n)} not released for ${seconds(oldest)}${alive}`;
     }
     case 'unsettled':
-      if (n === 0) return `${abandoned} ${lib}${noun}${abandoned === 1 ? '' : 's'} collected while pending (abandoned, never settled)`;
-      return `${lib}${plural(n, noun)} pending for ${seconds(oldest)}, not keeping the process alive`;
+      if (n === 0) return `${things(abandoned)} collected while pending (abandoned, never settled)`;
+      return `${things(n, 'pending ')} for ${seconds(oldest)}, not keeping the process alive`;
     case 'retained':
-      return `${lib}${plural(n, 'settled ' + noun)} still reachable after a full GC`;
+      return `${things(n, 'settled ')} still reachable after a full GC`;
     default:
-      return `${lib}${plural(n, noun)} growing`;
+      return `${things(n)} growing`;
   }
 }
 

@@ -1,28 +1,36 @@
 'use strict';
-// The fixed twin of as-completed-map.js: each entry is deleted once its task has been consumed, so
-// settled tasks and their results become garbage.
+// The fixed twin of as-completed-map.js: each Map entry is deleted once its task has been consumed, so
+// settled tasks and their results become garbage and memory stays flat.
 const path = require('node:path');
 const { Piscina } = require('piscina');
 
 const pool = new Piscina({ filename: path.join(__dirname, 'workers', 'features.js'), maxThreads: 2 });
 const inFlight = new Map();
 
-async function extractAll(files) {
+async function extractBatch(files) {
+  const batch = [];
   for (const file of files) {
-    const task = pool.run({ file, size: 256 * 1024 }).then((features) => ({ task, features }));
+    const task = pool.run({ file, size: 64 * 1024 });
     inFlight.set(task, file);
+    batch.push(task);
   }
   let bytes = 0;
-  while (inFlight.size > 0) {
-    const { task, features } = await Promise.race(inFlight.keys());
+  for (const task of batch) {
+    bytes += (await task).length;
     inFlight.delete(task);
-    bytes += features.length;
   }
   return bytes;
 }
 
-const files = Array.from({ length: 40 }, (_, i) => `audio/clip-${i}.wav`);
-extractAll(files).then(async (bytes) => {
-  console.log(`extracted ${bytes} bytes from ${files.length} files`);
+async function main() {
+  let total = 0;
+  for (let i = 0; i < 30; i++) {
+    const files = Array.from({ length: 20 }, (_, j) => `audio/batch-${i}/clip-${j}.wav`);
+    total += await extractBatch(files);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  console.log(`extracted ${total} bytes, ${inFlight.size} tasks still in the map`);
   await pool.destroy();
-});
+}
+
+main();

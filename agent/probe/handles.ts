@@ -34,8 +34,8 @@ function timerState(obj: object): LiveState {
   };
 }
 
-const TIMEOUT: HandleKind = { type: 'timer', library: 'timers', inspect: timerState };
-const INTERVAL: HandleKind = { type: 'interval', library: 'timers', inspect: timerState };
+const TIMEOUT: HandleKind = { type: 'timer', library: 'timers', inspect: timerState, observed: false };
+const INTERVAL: HandleKind = { type: 'interval', library: 'timers', inspect: timerState, observed: false };
 
 interface HandleWrapHolder {
   _handle?: { hasRef?(): boolean } | null;
@@ -49,6 +49,7 @@ function handleRefd(obj: object): boolean {
 const SERVER: HandleKind = {
   type: 'server',
   library: 'net',
+  observed: false,
   inspect(obj) {
     const s = obj as net.Server;
     if (!s.listening) return { state: 'closed', keepsProcessAlive: false };
@@ -61,6 +62,7 @@ const SERVER: HandleKind = {
 const SOCKET: HandleKind = {
   type: 'socket',
   library: 'net',
+  observed: false,
   inspect(obj) {
     const s = obj as net.Socket;
     if (s.destroyed) return { state: 'closed', keepsProcessAlive: false };
@@ -72,6 +74,7 @@ const SOCKET: HandleKind = {
 const CHILD: HandleKind = {
   type: 'child-process',
   library: 'child_process',
+  observed: false,
   inspect(obj) {
     const c = obj as childProcess.ChildProcess & HandleWrapHolder;
     if (c.exitCode !== null || c.signalCode !== null) return { state: 'closed', keepsProcessAlive: false };
@@ -84,6 +87,7 @@ let workerHandleKey: symbol | undefined;
 const WORKER: HandleKind = {
   type: 'worker',
   library: 'worker_threads',
+  observed: false,
   inspect(obj) {
     const w = obj as workerThreads.Worker & Record<symbol, { hasRef?(): boolean } | null>;
     if (w.threadId === -1) return { state: 'closed', keepsProcessAlive: false };

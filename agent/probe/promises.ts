@@ -12,7 +12,7 @@ import type { HandleKind } from './registry';
 import type { ProbeContext } from './context';
 import { nativePromiseState } from './adapters/adapter';
 
-const PROMISE: HandleKind = { type: 'promise', library: 'promise' };
+const PROMISE: HandleKind = { type: 'promise', library: 'promise', observed: true };
 
 export function installPromiseHooks(ctx: ProbeContext): void {
   const { registry, sites } = ctx;
@@ -33,16 +33,23 @@ export function installPromiseHooks(ctx: ProbeContext): void {
     if (inHook) return;
     const id = registry.idOf(promise);
     if (id === 0) return;
-    inHook = true;
-    try {
-      // Tasks need the outcome (error names); plain promises only need "settled".
-      const live = registry.typeOf(id) === 'task' ? nativePromiseState(promise) : undefined;
-      registry.settle(id, live?.state ?? 'fulfilled', live?.error);
-    } catch {
-      // never throw into the app
-    } finally {
-      inHook = false;
+    if (registry.typeOf(id) !== 'task') {
+      registry.settle(id, 'fulfilled');
+      return;
     }
+    // A task's outcome (fulfilled, or rejected with which error) is readable only once the promise has
+    // left the pending state, which is after this hook returns.
+    queueMicrotask(() => {
+      inHook = true;
+      try {
+        const live = nativePromiseState(promise);
+        if (live && live.state !== 'pending') registry.settle(id, live.state!, live.error);
+      } catch {
+        // never throw into the app
+      } finally {
+        inHook = false;
+      }
+    });
   }
   const stop = promiseHooks.createHook({ init: onInit, settled: onSettled });
   ctx.undo.push(() => stop());

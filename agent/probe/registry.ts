@@ -25,6 +25,11 @@ export interface HandleKind {
   library: string;
   /** Reads live state from the object. May be called with the object only; must not change it. */
   inspect?(obj: object): LiveState | undefined;
+  /**
+   * True when settlement/release is seen as it happens (events, hooks, the library's own thenable), so that
+   * a handle collected while still pending really was abandoned. False when state is only read lazily.
+   */
+  observed: boolean;
 }
 
 const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
@@ -280,7 +285,11 @@ export class Registry {
     let n = 0;
     for (const entry of this.#entries.values()) {
       const t = entry.kind.type;
-      if ((t === 'task' || t === 'promise' || t === 'resource') && !DONE_STATES.has(entry.state) && entry.createdAt <= limit) n++;
+      if (t !== 'task' && t !== 'promise' && t !== 'resource') continue;
+      if (DONE_STATES.has(entry.state)) {
+        // A settled task still here long after it settled may be retained: worth a (GC-backed) look.
+        if (t === 'task' && entry.settledAt !== 0 && entry.settledAt <= limit) n++;
+      } else if (entry.createdAt <= limit) n++;
     }
     return n;
   }
@@ -311,7 +320,7 @@ export class Registry {
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
-    if (ABANDON_KINDS.has(entry.kind.type) && !DONE_STATES.has(entry.state)) {
+    if (ABANDON_KINDS.has(entry.kind.type) && entry.kind.observed && !DONE_STATES.has(entry.state)) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
       if (counters) counters.abandoned++;
     }

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Level } from '../../collector/probe-state';
-import type { FindingKind, Report, ReportReason } from '../../collector/report-model';
+import type { Finding, FindingKind, Report, ReportReason } from '../../collector/report-model';
 import { mergeReports } from '../../collector/report';
 import { ChannelServer } from '../channel-server';
 import { InvalidArgumentError, SpawnError, ExitCode } from '../errors';
@@ -132,12 +132,32 @@ export async function collect(argv: string[], options: RunOptions): Promise<RunR
       clearTimeout(killer);
       if (first === 'timeout') appExitCode = 124;
     }
-    return { report: mergeReports(reports, stopReason ?? reports[0]?.reason ?? 'exit'), appExitCode, timedOut: stopReason === 'timeout', agents: server.agents.length };
+    const report = mergeReports(reports, stopReason ?? reports[0]?.reason ?? 'exit');
+    addThresholdFindings(report, server);
+    return { report, appExitCode, timedOut: stopReason === 'timeout', agents: server.agents.length };
   } finally {
     if (timer) clearTimeout(timer);
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     await server.close();
+  }
+}
+
+/**
+ * Findings pushed while the app ran (past the threshold) that the last report no longer shows, for example
+ * settled results that were retained for a while: they happened, so they are reported, marked as such.
+ */
+function addThresholdFindings(report: Report, server: ChannelServer): void {
+  const key = (f: Finding): string => `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
+  const seen = new Set(report.findings.map(key));
+  for (const agent of server.agents) {
+    for (const pushed of agent.threshold) {
+      for (const f of pushed.findings) {
+        if (seen.has(key(f))) continue;
+        seen.add(key(f));
+        report.findings.push({ ...f, pid: agent.pid, seen: 'while running' });
+      }
+    }
   }
 }
 

@@ -34,7 +34,7 @@ function counts(record: Record<string, number>): string {
 }
 
 function label(text: string): string {
-  return `  ${text.padEnd(LABEL_WIDTH)}`;
+  return `  ${text.padEnd(LABEL_WIDTH)} `;
 }
 
 const SITE_LABEL: Record<string, string> = {
@@ -54,7 +54,7 @@ const SITE_LABEL: Record<string, string> = {
 function renderFinding(f: Finding, options: TextOptions): string {
   const paint = (code: number, s: string): string => (options.color ? `\u001b[${code}m${s}\u001b[0m` : s);
   const head = f.kind.toUpperCase().padEnd(LABEL_WIDTH);
-  const lines = [`${paint(f.keepsProcessAlive ? 31 : 33, head)}${f.summary}`];
+  const lines = [`${paint(f.keepsProcessAlive ? 31 : 33, head)}${f.summary}${f.seen ? ` (${f.seen})` : ''}`];
   lines.push(`${label(SITE_LABEL[f.resource] ?? 'at')}${where(f.site, options.cwd)}${fn(f.site)}${f.threadId ? `  (thread ${f.threadId})` : ''}`);
   if (f.libraryFrame) lines.push(`${label('via')}${where(f.libraryFrame, options.cwd)}${fn(f.libraryFrame)}`);
   const errors = counts(f.errors);

@@ -112,8 +112,14 @@ export class AdapterInstaller {
     let kinds = this.#kinds.get(adapter.library);
     if (!kinds) {
       kinds = {
-        pool: { type: 'pool', library: adapter.library, inspect: adapter.poolState },
-        task: { type: 'task', library: adapter.library, inspect: adapter.taskSettlement === 'inspect' ? nativePromiseState : undefined },
+        pool: { type: 'pool', library: adapter.library, inspect: adapter.poolState, observed: true },
+        task: {
+          type: 'task',
+          library: adapter.library,
+          inspect: adapter.taskSettlement === 'inspect' ? nativePromiseState : undefined,
+          // Native promises are observed only through the promise hooks of the `full` level.
+          observed: adapter.taskSettlement === 'then' || this.#ctx.level === 'full',
+        },
       };
       this.#kinds.set(adapter.library, kinds);
     }
