@@ -109,18 +109,24 @@ export function promiseState(graph: HeapGraph, node: number): SnapshotPromiseSta
   return 'pending-or-trivially-settled';
 }
 
-/** Groups a promise's path by its holder: the step before the promise, folded with its container. */
+/**
+ * Groups a promise's path by its holder: the steps before the promise, nearest first, up to the first
+ * named one (a variable, a property, a suspended function, a GC root), keys of Map entries dropped.
+ */
 function holderOf(steps: RetainerStep[]): { holder: string; site?: Frame } {
   if (steps.length < 2) return { holder: 'unreachable (garbage at snapshot time)' };
-  const prev = steps[steps.length - 2];
-  let holder = prev.name.replace(/ \(key [^)]*\)$/, '');
-  let site = prev.site;
-  if (/^(Map entry|Set entry|index \d+ of )/.test(prev.name) && steps.length >= 3) {
-    const container = steps[steps.length - 3];
-    const kind = prev.name.startsWith('index ') ? 'element of ' + prev.name.replace(/^index \d+ of /, '') : holder;
-    holder = `${kind} in ${container.name}`;
-    site = container.site ?? site;
+  const parts: string[] = [];
+  let site: Frame | undefined;
+  for (let j = steps.length - 2; j >= 0 && parts.length < 4; j--) {
+    const name = steps[j].name.replace(/ \(key [^)]*\)$/, '').replace(/^index \d+ of /, 'element of ');
+    parts.push(name);
+    if (/^(variable|property|GC root|local or argument|async function|generator|async generator|result promise)/.test(name)) {
+      site = steps[j].site ?? site;
+      break;
+    }
+    site ??= steps[j].site;
   }
+  const holder = parts.join(' in ');
   return site ? { holder, site } : { holder };
 }
 

@@ -490,7 +490,7 @@ export function nameRetainerPath(graph: HeapGraph, path: RawPath, opts: NamingOp
         i++; // the next step names the variable with its scope
         continue;
       }
-      push(withSite(`${ename} of ${g.name}`, g.site), e, g.site);
+      push(withSite(isPromiseNode(graph, target) ? `result promise of ${g.name}` : `${ename} of ${g.name}`, g.site), e, g.site);
       i++;
       continue;
     }
