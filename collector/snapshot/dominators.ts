@@ -59,7 +59,6 @@ function build(graph: HeapGraph): DominatorTree {
   const weak = graph.edgeTypeWeak;
   const firstEdge = graph.firstEdge;
   const firstRetainer = graph.firstRetainer;
-  const retainingNodes = graph.retainingNodes;
   const retainingEdges = graph.retainingEdges;
 
   const dfnOf = new Uint32Array(N);
@@ -139,7 +138,7 @@ function build(graph: HeapGraph): DominatorTree {
     for (let slot = firstRetainer[node]; slot < rEnd; slot++) {
       const e = retainingEdges.get(slot);
       if (edges.get(e * EF + typeOff) === weak) continue;
-      const dv = dfnOf[retainingNodes.get(slot)];
+      const dv = dfnOf[graph.edgeOwner(e)];
       if (dv === 0) continue; // holder unreachable from the root
       const cand = dv <= w ? dv : semi[evalLowest(dv)];
       if (cand < s) s = cand;

@@ -6,7 +6,8 @@
  * firstEdge:    [ 0, 5, 9, … , edgeCount ]        edges of node i: edge ordinals firstEdge[i] .. firstEdge[i+1]-1
  * edges:        [ type name_or_index to | … ]     edge_fields per edge; `to` is a node ordinal
  * firstRetainer:[ 0, 0, 3, … , edgeCount ]        retainers of node i: slots firstRetainer[i] .. firstRetainer[i+1]-1
- * retainingNodes[slot] = the holder's node ordinal, retainingEdges[slot] = the edge ordinal
+ * retainingEdges[slot] = the edge ordinal; its holder is edgeOwner(edge), a binary search over firstEdge
+ *   (DevTools also keeps a retainingNodes array: 4 bytes per edge we do not spend, for a log2(N) lookup)
  * ```
  * Node and edge "indexes" in this API are ordinals (0, 1, 2 …), not offsets into the flat arrays.
  */
@@ -115,8 +116,6 @@ export class HeapGraph {
   readonly firstEdge: Uint32Array;
   /** Retainer slots of node i: `firstRetainer[i] .. firstRetainer[i + 1] - 1`. Length nodeCount + 1. */
   readonly firstRetainer: Uint32Array;
-  /** Slot -> holder node ordinal. */
-  readonly retainingNodes: U32Store;
   /** Slot -> edge ordinal. */
   readonly retainingEdges: U32Store;
   /** The synthetic root (node 0 in V8 snapshots). */
@@ -213,7 +212,6 @@ export class HeapGraph {
       sum += c;
     }
     firstRetainer[N] = sum;
-    const retainingNodes = allocU32(E, opts);
     const retainingEdges = allocU32(E, opts);
     // Fill, using firstRetainer[to] as a moving cursor, then shift back.
     for (let i = 0; i < N; i++) {
@@ -221,15 +219,26 @@ export class HeapGraph {
       for (let e = firstEdge[i]; e < end; e++) {
         const to = edges.get(e * EF + toOff);
         const slot = firstRetainer[to]++;
-        retainingNodes.set(slot, i);
         retainingEdges.set(slot, e);
       }
     }
     for (let i = N; i > 0; i--) firstRetainer[i] = firstRetainer[i - 1];
     firstRetainer[0] = 0;
     this.firstRetainer = firstRetainer;
-    this.retainingNodes = retainingNodes;
     this.retainingEdges = retainingEdges;
+  }
+
+  /** The node that owns (holds) edge `e`: a binary search over firstEdge. */
+  edgeOwner(e: number): number {
+    const fe = this.firstEdge;
+    let lo = 0;
+    let hi = this.nodeCount - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (fe[mid] <= e) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /** A reusable cursor on node `index`. */
@@ -324,7 +333,7 @@ export class HeapGraph {
       const e = this.retainingEdges.get(s);
       const weak = this.isWeakEdge(e);
       if ((which === 'weak' && !weak) || (which === 'strong' && weak)) continue;
-      out.push({ edge: e, type: this.edgeType(e), name: this.edgeName(e), to: node, from: this.retainingNodes.get(s) });
+      out.push({ edge: e, type: this.edgeType(e), name: this.edgeName(e), to: node, from: this.edgeOwner(e) });
     }
     return out;
   }

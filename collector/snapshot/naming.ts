@@ -249,7 +249,7 @@ function contextUsers(graph: HeapGraph, ctx: number): number[] {
   for (let s = graph.firstRetainer[ctx]; s < end && out.length < 64; s++) {
     const e = graph.retainingEdges.get(s);
     if (graph.edgeTypeIndex(e) !== graph.edgeTypeInternal || graph.edgeName(e) !== 'context') continue;
-    out.push(graph.retainingNodes.get(s));
+    out.push(graph.edgeOwner(e));
   }
   return out;
 }

@@ -28,8 +28,6 @@ export const NONE = 0xffffffff;
 export interface RetainerTree {
   parentNode: Uint32Array;
   parentEdge: Uint32Array;
-  /** BFS distance from the root (edges), NONE when unreachable. */
-  distance: Uint32Array;
 }
 
 /** A raw path: `nodes[0]` is the root, `edges[i]` leads from `nodes[i]` to `nodes[i + 1]`. */
@@ -64,19 +62,16 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   const visited = new Uint8Array((N + 7) >>> 3);
   const parentNode = new Uint32Array(N).fill(NONE);
   const parentEdge = new Uint32Array(N).fill(NONE);
-  const distance = new Uint32Array(N).fill(NONE);
   let tail = 0;
   const root = graph.rootIndex;
   queue[tail++] = root;
   visited[root >>> 3] |= 1 << (root & 7);
   parentNode[root] = root;
-  distance[root] = 0;
 
   const expand = (head: number, allowSystem: boolean): number => {
     for (; head < tail; head++) {
       const v = queue[head];
       const end = firstEdge[v + 1];
-      const d = distance[v] + 1;
       for (let e = firstEdge[v]; e < end; e++) {
         const base = e * EF;
         if (edges.get(base + typeOff) === weak) continue;
@@ -86,7 +81,6 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
         visited[w >>> 3] |= 1 << (w & 7);
         parentNode[w] = v;
         parentEdge[w] = e;
-        distance[w] = d;
         queue[tail++] = w;
       }
     }
@@ -94,7 +88,7 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   };
   expand(0, false);
   expand(0, true);
-  const tree = { parentNode, parentEdge, distance };
+  const tree = { parentNode, parentEdge };
   graph.cache.retainerTree = tree;
   return tree;
 }
