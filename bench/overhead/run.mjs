@@ -24,7 +24,7 @@ const root = resolve(here, '..', '..');
 // Options
 
 function parseArgs(argv) {
-  const o = { pairs: 10, quick: false, workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180 };
+  const o = { pairs: 10, quick: false, workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180, budget: 4000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -39,12 +39,14 @@ function parseArgs(argv) {
     else if (a === '--agent') o.agent = resolve(next());
     else if (a === '--out') o.out = resolve(next());
     else if (a === '--timeout') o.timeout = positiveNumber(a, next());
+    else if (a === '--budget') o.budget = positiveNumber(a, next());
     else if (a === '--help' || a === '-h') o.help = true;
     else throw new Error(`unknown option ${a} (try --help)`);
   }
   if (o.quick) {
-    if (!argv.includes('--pairs')) o.pairs = 4;
+    if (!argv.includes('--pairs')) o.pairs = 2;
     if (!argv.includes('--scale')) o.scale = 0.25;
+    if (!argv.includes('--budget')) o.budget = 1000;
   }
   return o;
 }
@@ -74,21 +76,22 @@ const WORKLOADS = {
 const whyPreload = join(root, 'node_modules', 'why-is-node-running', 'include.js');
 
 /**
- * A variant is the preload and environment a run gets. `workScale` shrinks the work of variants
- * known to be many times slower, so a run stays a few seconds; throughput is per CPU-second, so
- * the ratio is unaffected apart from the smaller sample.
+ * A variant is the preload and environment a run gets. Every run also gets a CPU budget
+ * (`--budget`, ms): baseline runs finish their fixed work well inside it, a variant many times
+ * slower stops at the budget and reports the ops it did. Throughput is per CPU-second, so the
+ * ratio stays comparable; only the sample is smaller.
  */
 function variants(opts) {
-  const agent = (level) => ({ name: level, execArgv: ['--require', opts.agent], env: { LEAK_AGENT_LEVEL: level }, needsAgent: true, workScale: 1 });
+  const agent = (level) => ({ name: level, execArgv: ['--require', opts.agent], env: { LEAK_AGENT_LEVEL: level }, needsAgent: true });
   return {
-    control: { name: 'control', execArgv: [], env: {}, workScale: 1, note: 'baseline vs baseline: the noise floor' },
+    control: { name: 'control', execArgv: [], env: {}, note: 'baseline vs baseline: the noise floor' },
     off: agent('off'),
     sample: agent('sample'),
     full: agent('full'),
-    why: { name: 'why', execArgv: ['--require', whyPreload], env: {}, workScale: 0.25, note: "why-is-node-running's preload (why-is-node-running/include)" },
+    why: { name: 'why', execArgv: ['--require', whyPreload], env: {}, note: "why-is-node-running's preload (why-is-node-running/include)" },
   };
 }
-const BASELINE = { name: 'baseline', execArgv: [], env: {}, workScale: 1 };
+const BASELINE = { name: 'baseline', execArgv: [], env: {} };
 
 /** The children get a clean environment: no NODE_OPTIONS and no LEAK_AGENT_* from the caller. */
 function childEnv(extra) {
@@ -105,8 +108,8 @@ function childEnv(extra) {
 
 function runOnce(workload, variant, opts) {
   const w = WORKLOADS[workload];
-  const size = {};
-  for (const [k, v] of Object.entries(w.size)) size[k] = Math.max(1, Math.round(v * opts.scale * variant.workScale));
+  const size = { maxCpuMs: opts.budget };
+  for (const [k, v] of Object.entries(w.size)) size[k] = Math.max(1, Math.round(v * opts.scale));
   const args = [...variant.execArgv, join(here, 'workloads', w.file), JSON.stringify(size)];
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, args, { env: childEnv(variant.env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -167,6 +170,7 @@ function summarize(pairs) {
     q3: quantile(ratios, 0.75),
     min: Math.min(...ratios),
     max: Math.max(...ratios),
+    budgetHit: { baseline: ok.filter((p) => p.a.budgetHit).length, variant: ok.filter((p) => p.b.budgetHit).length },
     baselineCpuUsPerOp: quantile(ok.map((p) => (p.a.cpuMs * 1000) / p.a.ops), 0.5),
     variantCpuUsPerOp: quantile(ok.map((p) => (p.b.cpuMs * 1000) / p.b.ops), 0.5),
   };
@@ -206,7 +210,7 @@ function table(summary, workloadNames, variantNames) {
         `${f3(s.q1)}–${f3(s.q3)}`,
         s.p99AddedPct === undefined ? '' : pct(s.p99AddedPct),
         s.p50AddedPct === undefined ? '' : pct(s.p50AddedPct),
-        `${f2(s.baselineCpuUsPerOp)}→${f2(s.variantCpuUsPerOp)}`,
+        `${f2(s.baselineCpuUsPerOp)}→${f2(s.variantCpuUsPerOp)}${s.budgetHit.variant ? ' *' : ''}`,
         `${s.pairs}${s.failed ? ` (+${s.failed} failed)` : ''}`,
       ]);
     }
@@ -291,7 +295,8 @@ async function main() {
   const summary = write(opts.out, meta, data, workloadNames, active, skipped, broken, true);
   console.log(table(summary, workloadNames, [...active, ...Object.keys(skipped)]));
   console.log(`\nratio = variant/baseline CPU-time throughput (ops per CPU-second), median of ${opts.pairs} ABBA pairs; IQR = quartiles of the per-pair ratios;`);
-  console.log('p99/p50 added = median per-pair change of client-side latency (http-pool only). JSON: ' + opts.out);
+  console.log('p99/p50 added = median per-pair change of client-side latency (http-pool only).');
+  console.log(`* = the variant's runs stopped at the ${opts.budget} ms CPU budget (fewer ops, same per-CPU-second measure). JSON: ${opts.out}`);
 }
 
 function write(out, meta, data, workloadNames, active, skipped, broken, done) {
@@ -313,8 +318,9 @@ function gitHead() {
 
 function readHelp() {
   return `usage: node bench/overhead/run.mjs [options]
-  --pairs N        ABBA pairs per workload × variant (default 10; --quick: 4)
-  --quick          smoke run: 4 pairs, work scaled to 0.25 (about 2 minutes)
+  --pairs N        ABBA pairs per workload × variant (default 10; --quick: 2)
+  --quick          smoke run: 2 pairs, work scaled to 0.25, budget 1000 ms (about 2 minutes)
+  --budget MS      CPU budget per run: a slower variant stops there (default 4000; --quick: 1000)
   --scale F        multiply every workload's work size by F (default 1)
   --workloads a,b  subset of: ${Object.keys(WORKLOADS).join(', ')}
   --variants x,y   subset of: control, off, sample, full, why

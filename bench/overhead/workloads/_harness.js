@@ -19,6 +19,29 @@ async function measure(fn) {
   return { cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, sysMs: cpu.system / 1000, wallMs, ...extra };
 }
 
+/**
+ * A CPU-time budget for the measured phase: `over()` turns true once the process has used more than
+ * `ms` of CPU since the budget was made (checked every 256 calls; cpuUsage costs about a microsecond).
+ * Baseline runs finish their fixed work well inside it; a much slower variant stops early and
+ * reports the ops it did, so a run stays bounded in time. Throughput is per CPU-second either way.
+ */
+function cpuBudget(ms) {
+  if (!(ms > 0)) return { over: () => false, hit: () => false };
+  const start = process.cpuUsage();
+  let calls = 0;
+  let hit = false;
+  return {
+    over() {
+      if (hit) return true;
+      if ((++calls & 255) !== 0) return false;
+      const c = process.cpuUsage(start);
+      hit = (c.user + c.system) / 1000 > ms;
+      return hit;
+    },
+    hit: () => hit,
+  };
+}
+
 /** Percentile of an already sorted numeric array (nearest rank). */
 function percentile(sorted, p) {
   if (sorted.length === 0) return NaN;
@@ -54,4 +77,4 @@ function fail(err) {
   process.exit(1);
 }
 
-module.exports = { params, measure, percentile, emit, fail };
+module.exports = { params, measure, cpuBudget, percentile, emit, fail };

@@ -2,9 +2,9 @@
 // Workload 1: promise-heavy code with no I/O: plain async/await call chains and Promise.all fan-out.
 // One op = one chain of `depth` awaited async calls + one fan-out of `fanout` shorter chains.
 // This is the worst case for anything that hooks promises: every op creates ~depth + fanout*4 promises.
-const { params, measure, emit, fail } = require('./_harness.js');
+const { params, measure, cpuBudget, emit, fail } = require('./_harness.js');
 
-const p = params({ ops: 400000, warmup: 40000, depth: 10, fanout: 4 });
+const p = params({ ops: 400000, warmup: 40000, depth: 10, fanout: 4, maxCpuMs: 0 });
 
 async function leaf(i) {
   return i & 7;
@@ -25,14 +25,17 @@ async function op(i) {
   const b = await fan(i);
   return a + b;
 }
-async function loop(n) {
+async function loop(n, budget) {
   let sink = 0;
-  for (let i = 0; i < n; i++) sink += await op(i);
-  return sink;
+  let i = 0;
+  for (; i < n && !(budget && budget.over()); i++) sink += await op(i);
+  return { done: i, sink };
 }
 
 (async () => {
-  await loop(p.warmup);
-  const r = await measure(async () => ({ sink: await loop(p.ops) }));
-  emit({ workload: 'async-chains', ops: p.ops, cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+  // the warm-up is bounded too (a quarter of the budget), so a very slow variant cannot stall here
+  await loop(p.warmup, cpuBudget(p.maxCpuMs / 4));
+  const budget = cpuBudget(p.maxCpuMs);
+  const r = await measure(() => loop(p.ops, budget));
+  emit({ workload: 'async-chains', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
 })().catch(fail);

@@ -11,7 +11,7 @@ const { spawn } = require('node:child_process');
 const genericPool = require('generic-pool');
 const { params, emit, fail } = require('./_harness.js');
 
-const p = params({ requests: 12000, warmup: 2000, concurrency: 8, poolMax: 4 });
+const p = params({ requests: 12000, warmup: 2000, concurrency: 8, poolMax: 4, maxCpuMs: 0 });
 
 let nextId = 0;
 const pool = genericPool.createPool(
@@ -71,7 +71,7 @@ const server = http.createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
   // spawn (not fork) with an explicit argv: the client gets no preload and no --require.
-  const client = spawn(process.execPath, [path.join(__dirname, 'http-client.js'), JSON.stringify({ port, requests: p.requests, warmup: p.warmup, concurrency: p.concurrency })], {
+  const client = spawn(process.execPath, [path.join(__dirname, 'http-client.js'), JSON.stringify({ port, requests: p.requests, warmup: p.warmup, concurrency: p.concurrency, maxWallMs: p.maxCpuMs * 3 })], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, NODE_OPTIONS: '' },
   });
@@ -90,6 +90,7 @@ server.listen(0, '127.0.0.1', () => {
     emit({
       workload: 'http-pool',
       ops: lat.requests,
+      budgetHit: lat.budgetHit,
       served,
       cpuMs,
       userMs: mark1.cpu.user / 1000,
