@@ -73,7 +73,8 @@ parentPort?.on('message', (message: WorkerMessage) => {
 // Threshold watch: a cheap count first; a full read only when the count changed. A full GC (to tell
 // "retained" from "not collected yet") pauses the app, so at most one per GC_INTERVAL_MS.
 const GC_INTERVAL_MS = Math.max(500, config.thresholdMs);
-const reported = new Set<string>();
+/** Last count sent per finding key: a finding is sent again only when its count grew. */
+const reported = new Map<string, number>();
 const pollMs = Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2)));
 let polling = false;
 let lastOverdue = 0;
@@ -91,8 +92,8 @@ const timer = setInterval(async () => {
       const full = await report('threshold', gcAllowed);
       full.findings = full.findings.filter((f) => {
         const key = `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
-        if (reported.has(key)) return false;
-        reported.add(key);
+        if ((reported.get(key) ?? 0) >= f.count) return false;
+        reported.set(key, f.count);
         return true;
       });
       if (full.findings.length > 0) {

@@ -18,9 +18,10 @@ const program = new Command('leak-agent')
   .enablePositionalOptions()
   .exitOverride()
   .showHelpAfterError();
-program.addCommand(runCommand());
-program.addCommand(reportCommand());
-program.addCommand(analyzeCommand());
+for (const command of [runCommand(), reportCommand(), analyzeCommand()]) {
+  // Errors from every command reach fail() below instead of commander's own process.exit().
+  program.addCommand(command.exitOverride().showHelpAfterError());
+}
 
 function fail(err: unknown): void {
   const json = process.argv.includes('--json');

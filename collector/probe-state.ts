@@ -75,6 +75,8 @@ export interface HandleRecord {
   error?: string;
   /** For pools: live worker threads / resources it owns. */
   threads?: number;
+  /** For timers: the delay, ms. */
+  delayMs?: number;
   /** Short human detail: `interval 1000 ms`, `port 41234`, `pid 4711`. */
   detail?: string;
   /** worker_threads threadId of the thread the handle lives in (0 = main thread). */

@@ -22,6 +22,8 @@ export interface BuildOptions {
 
 const PENDING = new Set(['pending', 'queued', 'running']);
 const SETTLED = new Set(['fulfilled', 'rejected']);
+/** One-shot timers shorter than this are not reported as keeping the process alive (they fire soon). */
+const SHORT_TIMER_MS = 1000;
 const OS_HANDLES = new Set(['timer', 'interval', 'server', 'socket', 'worker', 'child-process']);
 
 interface Group {
@@ -59,6 +61,8 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
       if (!OS_HANDLES.has(record.type)) return null;
       // Threads a pool started are reported with their pool.
       if (record.type === 'worker' && record.owner !== 0 && pools.has(record.owner)) return null;
+      // A short one-shot timer keeps the process alive only until it fires: not what stops an exit.
+      if (record.type === 'timer' && (record.delayMs ?? 0) < SHORT_TIMER_MS && age < options.thresholdMs) return null;
       return PENDING.has(record.state) && record.keepsProcessAlive && asked ? 'unreleased' : null;
   }
 }
@@ -179,8 +183,8 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
   }
   // Work collected while still pending: abandoned.
   for (const c of state.counters) {
-    if (c.abandoned === 0 || (c.type !== 'task' && c.type !== 'resource')) continue;
-    const kind: FindingKind = c.type === 'task' ? 'unsettled' : 'unreleased';
+    if (c.abandoned === 0 || (c.type !== 'task' && c.type !== 'resource' && c.type !== 'promise')) continue;
+    const kind: FindingKind = c.type === 'resource' ? 'unreleased' : 'unsettled';
     const key = `${kind}|${c.type}|${c.library}|${c.site}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { kind, records: [], site: c.site }));

@@ -24,7 +24,7 @@ async function extractBatch(files) {
 
 async function main() {
   let total = 0;
-  for (let i = 0; i < 30; i++) {
+  for (let i = 0; i < 15; i++) {
     const files = Array.from({ length: 20 }, (_, j) => `audio/batch-${i}/clip-${j}.wav`);
     total += await extractBatch(files);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -27,10 +27,12 @@ interface TimerLike {
 function timerState(obj: object): LiveState {
   const t = obj as TimerLike;
   const done = t._destroyed === true;
+  const delay = typeof t._idleTimeout === 'number' && t._idleTimeout >= 0 ? t._idleTimeout : undefined;
   return {
+    delayMs: delay,
     state: done ? 'closed' : 'pending',
     keepsProcessAlive: !done && typeof t.hasRef === 'function' && t.hasRef(),
-    detail: typeof t._idleTimeout === 'number' && t._idleTimeout >= 0 ? `${t._idleTimeout} ms` : undefined,
+    detail: delay !== undefined ? `${delay} ms` : undefined,
   };
 }
 
@@ -186,6 +188,7 @@ function installWorker(ctx: ProbeContext): void {
       }
     }
   };
+  Object.defineProperty(Patched, 'length', { value: Original.length, configurable: true });
   if (ctx.patcher.replace(workerThreads, 'Worker', Patched)) {
     syncBuiltinESMExports();
     ctx.undo.push(() => syncBuiltinESMExports());

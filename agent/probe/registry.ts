@@ -17,6 +17,8 @@ export interface LiveState {
   threads?: number;
   error?: string;
   detail?: string;
+  /** For timers: the delay, ms. */
+  delayMs?: number;
 }
 
 /** A kind of handle: its type, library, and how to read its live state. */
@@ -38,7 +40,7 @@ const FORGET_WHEN_DONE: ReadonlySet<HandleType> = new Set([
   'pool', 'timer', 'interval', 'server', 'socket', 'worker', 'child-process', 'listener', 'resource',
 ]);
 /** Kinds whose collection while pending means work was abandoned. */
-const ABANDON_KINDS: ReadonlySet<HandleType> = new Set(['task', 'resource']);
+const ABANDON_KINDS: ReadonlySet<HandleType> = new Set(['task', 'resource', 'promise']);
 
 /** @internal */
 export class Entry {
@@ -237,6 +239,7 @@ export class Registry {
       if (entry.error !== undefined) record.error = entry.error;
       if (entry.detail !== undefined) record.detail = entry.detail;
       if (live?.threads !== undefined) record.threads = live.threads;
+      if (live?.delayMs !== undefined) record.delayMs = live.delayMs;
       if (entry.kind.type === 'pool') pools.set(entry.id, record);
       handles.push(record);
     }

@@ -37,8 +37,12 @@ function normaliseFile(name: string | null | undefined): string | null {
   return name;
 }
 
+/** `node -e` and `--print` code: user code without a file. */
+const EVAL = /^\[eval\d*\]$/;
+
 function isInternal(file: string | null): boolean {
-  return file === null || file.startsWith('node:') || file.startsWith('internal/') || !file.includes('/') && !file.includes('\\');
+  if (file === null || file.startsWith('node:') || file.startsWith('internal/')) return true;
+  return !file.includes('/') && !file.includes('\\') && !EVAL.test(file);
 }
 
 function isOwn(file: string): boolean {

@@ -148,17 +148,20 @@ export async function collect(argv: string[], options: RunOptions): Promise<RunR
  * settled results that were retained for a while: they happened, so they are reported, marked as such.
  */
 function addThresholdFindings(report: Report, server: ChannelServer): void {
-  const key = (f: Finding): string => `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
-  const seen = new Set(report.findings.map(key));
+  const key = (f: Finding): string => `${f.pid ?? 0}|${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
+  const final = new Set(report.findings.map(key));
+  // Pushed again whenever the count grew: keep the latest (largest) of each.
+  const latest = new Map<string, Finding>();
   for (const agent of server.agents) {
     for (const pushed of agent.threshold) {
       for (const f of pushed.findings) {
-        if (seen.has(key(f))) continue;
-        seen.add(key(f));
-        report.findings.push({ ...f, pid: agent.pid, seen: 'while running' });
+        const tagged: Finding = { ...f, pid: agent.pid, seen: 'while running' };
+        const k = key(tagged);
+        if (!final.has(k) && (latest.get(k)?.count ?? 0) < f.count) latest.set(k, tagged);
       }
     }
   }
+  report.findings.push(...latest.values());
 }
 
 /** After the app exited: every agent's final report (waiting briefly for stragglers). */

@@ -1,0 +1,66 @@
+/**
+ * The seed examples through the real CLI: every `// leak:` line is reported with its kind and nothing else
+ * is; the fixed twins give an empty report; `--json` and `--out` carry the same contract.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ROOT, leakAgentRun, assertFindingsMatchMarkers, assertContract } from './harness';
+
+const example = (name: string): string => join(ROOT, 'examples', name);
+const ARGS = ['--timeout', '8', '--threshold', '1000'];
+/** For programs that end by themselves the timeout is only a safety net (the machine may be loaded). */
+const SAFE = ['--timeout', '60', '--threshold', '1000'];
+
+test('nested-pool-exit: the pool creation line, keeping the process alive, with its failed tasks', async () => {
+  const file = example('nested-pool-exit.js');
+  const { report, ran, out } = await leakAgentRun(['node', file], ARGS);
+  assertContract(report);
+  assert.deepEqual(out, report, '--out writes the report printed by --json');
+  assertFindingsMatchMarkers(report, [file]);
+  const pool = report.findings[0];
+  assert.equal(pool.kind, 'unreleased');
+  assert.equal(pool.resource, 'pool');
+  assert.equal(pool.library, 'workerpool');
+  assert.equal(pool.keepsProcessAlive, true);
+  assert.equal(pool.site.function, 'new Foo');
+  assert.equal(report.reason, 'timeout');
+  assert.equal(ran.code, 124, 'an app stopped after --timeout exits 124');
+  // The tasks submitted to it: three, all rejected, at the exec line of Foo.call.
+  const tasks = pool.related.find((r) => r.role === 'tasks');
+  assert.ok(tasks, 'the pool finding lists its tasks');
+  assert.equal(tasks.site.line, 15);
+  assert.equal(tasks.site.function, 'Foo.call');
+  assert.equal(tasks.count, 3);
+  assert.equal(tasks.states.rejected, 3);
+  // The app's own stdout went to stderr, so stdout held only the report.
+  assert.match(ran.stderr, /done \[ null, null, null \]/);
+});
+
+test('nested-pool-exit-fixed: terminated pool, empty report, app exit code', async () => {
+  const { report, ran } = await leakAgentRun(['node', example('nested-pool-exit-fixed.js')], SAFE);
+  assertContract(report);
+  assert.deepEqual(report.findings, []);
+  assert.equal(ran.code, 0);
+  assert.equal(report.reason, 'quiet');
+});
+
+test('as-completed-map: settled tasks retained by the Map, reported at the submit line', async () => {
+  const file = example('as-completed-map.js');
+  const { report, ran } = await leakAgentRun(['node', file], SAFE);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [file]);
+  const retained = report.findings[0];
+  assert.equal(retained.kind, 'retained');
+  assert.equal(retained.library, 'piscina');
+  assert.equal(retained.site.function, 'extractBatch');
+  assert.ok(retained.count >= 10, `many settled tasks retained, got ${retained.count}`);
+  assert.equal(ran.code, 0);
+});
+
+test('as-completed-map-fixed: entries deleted, empty report', async () => {
+  const { report, ran } = await leakAgentRun(['node', example('as-completed-map-fixed.js')], SAFE);
+  assertContract(report);
+  assert.deepEqual(report.findings, []);
+  assert.equal(ran.code, 0);
+});

@@ -1,0 +1,75 @@
+/**
+ * The preload inside other people's processes: same stdout and exit code with and without it; bad
+ * LEAK_AGENT_* values are named on stderr and change nothing else.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ROOT, AGENT, runProcess, cleanEnv } from './harness';
+
+const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'preload', name);
+
+async function compare(file: string, level: string): Promise<{ plain: Awaited<ReturnType<typeof runProcess>>; agent: Awaited<ReturnType<typeof runProcess>> }> {
+  const plain = await runProcess(process.execPath, [file], { env: cleanEnv() });
+  const agent = await runProcess(process.execPath, ['--require', AGENT, file], { env: cleanEnv({ LEAK_AGENT_LEVEL: level }) });
+  return { plain, agent };
+}
+
+for (const level of ['sample', 'full']) {
+  for (const name of ['exit-code.js', 'explicit-exit.js', 'this-and-results.js']) {
+    test(`${name} at ${level}: stdout and exit code unchanged by the preload`, async () => {
+      const { plain, agent } = await compare(fixture(name), level);
+      assert.equal(agent.stdout, plain.stdout);
+      assert.equal(agent.code, plain.code);
+      assert.doesNotMatch(agent.stderr, /Waiting for the debugger/);
+    });
+  }
+
+  test(`unhandled task rejection still crashes the app at ${level}`, async () => {
+    const { plain, agent } = await compare(fixture('unhandled-rejection.js'), level);
+    assert.equal(plain.code, 1, 'baseline: Node crashes on the unhandled rejection');
+    assert.equal(agent.code, plain.code);
+    assert.equal(agent.stdout, plain.stdout);
+    assert.match(agent.stderr, /TypeError: task 1 failed/);
+  });
+}
+
+test('process.exitCode is preserved and the expected values are printed', async () => {
+  const { agent } = await compare(fixture('exit-code.js'), 'sample');
+  assert.equal(agent.code, 3);
+  assert.equal(agent.stdout, 'start\ntimer fired\nvalue 42\n');
+});
+
+test('malformed LEAK_AGENT_* values: one line each naming the variable, the app runs as usual', async () => {
+  const file = fixture('exit-code.js');
+  const ran = await runProcess(process.execPath, ['--require', AGENT, file], {
+    env: cleanEnv({ LEAK_AGENT_LEVEL: 'loud', LEAK_AGENT_THRESHOLD_MS: '-5', LEAK_AGENT_MAX_HANDLES: '1e9x', LEAK_AGENT_SIGNAL: 'SIGFOO', LEAK_AGENT_STDERR: 'maybe' }),
+  });
+  assert.equal(ran.code, 3);
+  assert.equal(ran.stdout, 'start\ntimer fired\nvalue 42\n');
+  const lines = ran.stderr.trim().split('\n');
+  for (const name of ['LEAK_AGENT_LEVEL', 'LEAK_AGENT_THRESHOLD_MS', 'LEAK_AGENT_MAX_HANDLES', 'LEAK_AGENT_SIGNAL', 'LEAK_AGENT_STDERR']) {
+    assert.equal(lines.filter((l) => l.includes(name)).length, 1, `one line names ${name}:\n${ran.stderr}`);
+  }
+  assert.equal(lines.length, 5, `nothing else on stderr:\n${ran.stderr}`);
+});
+
+test('LEAK_AGENT_LEVEL=off installs nothing', async () => {
+  const probe = "console.log(typeof globalThis[Symbol.for('leak-agent')], setTimeout.name, String(setTimeout).includes('native') || String(setTimeout).includes('function setTimeout(callback'))";
+  const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', probe], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'off' }) });
+  assert.equal(ran.code, 0);
+  assert.match(ran.stdout, /^undefined setTimeout/);
+});
+
+test('standalone preload prints the report on stderr at the quiet point and writes LEAK_AGENT_OUT', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const out = join(mkdtempSync(join(tmpdir(), 'leak-agent-')), 'report.json');
+  const file = join(ROOT, 'examples', 'as-completed-map.js');
+  const ran = await runProcess(process.execPath, ['--require', AGENT, file], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_THRESHOLD_MS: '1000', LEAK_AGENT_OUT: out }) });
+  assert.equal(ran.code, 0);
+  assert.match(ran.stderr, /RETAINED +\d+ settled piscina tasks still reachable after a full GC/);
+  assert.match(ran.stderr, /submitted at +examples\/as-completed-map\.js:15 +extractBatch/);
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(report.version, 1);
+});
