@@ -59,7 +59,9 @@ function renderFinding(f: Finding, options: TextOptions): string {
   if (f.libraryFrame) lines.push(`${label('via')}${where(f.libraryFrame, options.cwd)}${fn(f.libraryFrame)}`);
   const errors = counts(f.errors);
   const states = counts(f.states);
-  if (f.count > 1 || states) lines.push(`${label('count')}${f.count}${states ? `  (${states})` : ''}${errors ? `  errors: ${errors}` : ''}`);
+  // States are worth a line when they say more than "all N pending".
+  const informative = Object.keys(f.states).some((s) => s !== 'pending');
+  if (f.count > 1 || informative || errors) lines.push(`${label('count')}${f.count}${informative ? `  (${states})` : ''}${errors ? `  errors: ${errors}` : ''}`);
   if (f.abandoned) lines.push(`${label('abandoned')}${f.abandoned} collected while pending`);
   for (const r of f.related) {
     const e = counts(r.errors);
