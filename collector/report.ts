@@ -9,6 +9,11 @@
  *   it runs (timeout, signal, request): a listening server is normal while the app works.
  * - Settled tasks still reachable right after a full GC are `retained`.
  * - Tasks and resources collected while pending are `unsettled`/`unreleased` with an `abandoned` count.
+ * - Pool acquisitions (`resource`) still waiting for a resource (`queued`) are `unsettled`; handed out and
+ *   not handed back (`running`/`pending`) they are `unreleased`.
+ * - Queued work (never started) and started work are separate findings, even at one site.
+ * - Listener records (one emitter+event or signal whose listener count kept rising) are `growth` while
+ *   the count stays up.
  */
 import type { Frame, HandleRecord, ProbeState, SiteCounters } from './probe-state';
 import type { Finding, FindingKind, RelatedSite, Report, ReportReason } from './report-model';
@@ -54,7 +59,10 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
       // it is a finding when nothing can settle it any more, or when a report is asked for.
       return PENDING.has(record.state) && overdue && options.reason !== 'threshold' ? 'unsettled' : null;
     case 'resource':
-      return PENDING.has(record.state) && overdue ? 'unreleased' : null;
+      if (!PENDING.has(record.state) || !overdue) return null;
+      return record.state === 'queued' ? 'unsettled' : 'unreleased';
+    case 'listener':
+      return PENDING.has(record.state) ? 'growth' : null;
     case 'pool':
       return PENDING.has(record.state) && record.keepsProcessAlive && asked ? 'unreleased' : null;
     default:
@@ -117,10 +125,16 @@ function summarise(kind: FindingKind, records: HandleRecord[], library: string, 
     }
     case 'unsettled':
       if (n === 0) return `${things(abandoned)} collected while pending (abandoned, never settled)`;
+      if (records.every((r) => r.state === 'queued')) {
+        return type === 'resource'
+          ? `${plural(n, `${lib}acquisition`)} still waiting for a resource after ${seconds(oldest)}`
+          : `${things(n, 'queued ')} never started (${seconds(oldest)})`;
+      }
       return `${things(n, 'pending ')} for ${seconds(oldest)}, not keeping the process alive`;
     case 'retained':
       return `${things(n, 'settled ')} still reachable after a full GC`;
     default:
+      if (type === 'listener') return records.map((r) => r.detail).filter(Boolean).join('; ') || `${things(n)} growing`;
       return `${things(n)} growing`;
   }
 }
@@ -176,7 +190,9 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
   for (const record of state.handles) {
     const kind = classify(record, state, options, pools);
     if (!kind) continue;
-    const key = `${kind}|${record.type}|${record.library}|${record.site}`;
+    // Never started and started-but-stuck are different bugs: separate findings.
+    const phase = record.state === 'queued' ? '|queued' : '';
+    const key = `${kind}|${record.type}|${record.library}|${record.site}${phase}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { kind, records: [], site: record.site }));
     group.records.push(record);

@@ -76,6 +76,11 @@ export class Probe {
     let afterGc = false;
     if (options.gc) {
       try {
+        this.#ctx.registry.refresh();
+      } catch {
+        // a read must never fail
+      }
+      try {
         fullGc();
         afterGc = true;
       } catch {

@@ -48,13 +48,15 @@ export class Entry {
   settledAt = 0;
   error: string | undefined = undefined;
   detail: string | undefined;
+  /** Read as still pending right before a full GC (see `Registry.refresh`). */
+  seenPending = false;
   constructor(
     readonly id: number,
     public kind: HandleKind,
     public site: number,
     public owner: number,
     readonly createdAt: number,
-    readonly ref: WeakRef<object> | null,
+    public ref: WeakRef<object> | null,
     state: HandleState,
     detail: string | undefined,
   ) {
@@ -102,7 +104,9 @@ export class Registry {
   track(obj: object | null, kind: HandleKind, site: number, owner = 0, state: HandleState = 'pending', detail?: string): number {
     if (obj !== null) {
       const known = this.#byObject.get(obj);
-      if (known) {
+      // A resource handed out again after release (pools reuse objects) is a new acquisition: the old
+      // entry is gone from the table, so it does not count.
+      if (known && this.#entries.get(known.id) === known) {
         // A promise first seen by the promise hook and then returned by a pool: it is the pool's task.
         if (known.kind.type === 'promise' && kind.type !== 'promise') {
           known.kind = kind;
@@ -131,6 +135,26 @@ export class Registry {
       this.#finalizer.register(obj, id, entry);
     }
     return id;
+  }
+
+  /**
+   * Moves a tracked handle onto another object: an acquisition is first its pending promise, then the
+   * resource it resolved with. The old object no longer maps to it (a late promise hook must not settle it).
+   */
+  rebind(id: number, obj: object): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    const old = entry.ref?.deref();
+    if (old !== undefined && this.#byObject.get(old) === entry) this.#byObject.delete(old);
+    this.#finalizer.unregister(entry);
+    entry.ref = new WeakRef(obj);
+    this.#byObject.set(obj, entry);
+    this.#finalizer.register(obj, id, entry);
+  }
+
+  /** The pending state of a tracked handle (`queued`, `running`…), or undefined when unknown or done. */
+  stateOf(id: number): HandleState | undefined {
+    return this.#entries.get(id)?.state;
   }
 
   /** The type of a tracked handle, or undefined. */
@@ -297,6 +321,27 @@ export class Registry {
     return n;
   }
 
+  /**
+   * Reads the lazily known state of pending tasks and resources right before a full GC. One that was
+   * pending then and is collected by that GC was abandoned while pending, even when its settlement is
+   * not observed as it happens (native promises at the `sample` level): nothing could settle it in between.
+   */
+  refresh(): void {
+    for (const entry of this.#entries.values()) {
+      if (!ABANDON_KINDS.has(entry.kind.type) || entry.kind.observed || !entry.kind.inspect || DONE_STATES.has(entry.state)) continue;
+      const obj = entry.ref?.deref();
+      if (obj === undefined) continue;
+      let live: LiveState | undefined;
+      try {
+        live = entry.kind.inspect(obj);
+      } catch {
+        continue;
+      }
+      if (live?.state && DONE_STATES.has(live.state)) this.settle(entry.id, live.state, live.error);
+      else entry.seenPending = true;
+    }
+  }
+
   /** Number of live records (for tests and the bench). */
   get size(): number {
     return this.#entries.size;
@@ -323,7 +368,7 @@ export class Registry {
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
-    if (ABANDON_KINDS.has(entry.kind.type) && entry.kind.observed && !DONE_STATES.has(entry.state)) {
+    if (ABANDON_KINDS.has(entry.kind.type) && (entry.kind.observed || entry.seenPending) && !DONE_STATES.has(entry.state)) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
       if (counters) counters.abandoned++;
     }

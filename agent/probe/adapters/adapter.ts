@@ -10,11 +10,22 @@ import { types, inspect } from 'node:util';
 import type { HandleState } from '../../../collector/probe-state';
 import type { ProbeContext } from '../context';
 import type { HandleKind, LiveState } from '../registry';
+import { bindWindow, isNativePromise, observeCall, wrapCallback, type CallObserver } from './observe';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 type Exports = Record<string, unknown>;
 
-/** The declarative shape of a pool library. */
+/**
+ * The declarative shape of a pool library. Three families share it:
+ *
+ *   worker pools    submit ──▶ task (queued ─▶ running ─▶ settled)          piscina, tinypool, workerpool
+ *   resource pools  acquire ─▶ acquisition (queued ─▶ running=held ─▶ released)  generic-pool, tarn, pg-pool, undici
+ *   limiters        limit(fn) ─▶ task (queued ─▶ running when fn is called ─▶ settled)  p-limit, p-queue
+ *
+ * A task or acquisition is `queued` until the library starts it (calls the task function, or hands out
+ * the resource) and `running` after; queued work that never starts and started work that never ends are
+ * separate findings.
+ */
 export interface PoolAdapter {
   /** npm package name; also the `library` of its handles. */
   library: string;
@@ -22,6 +33,11 @@ export interface PoolAdapter {
   classes?: string[];
   /** Paths in the module's exports of factory functions that return a pool. */
   factories?: string[];
+  /**
+   * What a factory returns: a pool object (default), or a submit function (p-limit's `limit`), which is
+   * handed out behind a transparent `Proxy` (same properties, same `this`, same result) so its calls are seen.
+   */
+  factoryReturns?: 'pool' | 'submit-function';
   /** Pool methods that submit a task and return its promise. */
   submit?: string[];
   /** Pool methods that end the pool. */
@@ -30,8 +46,25 @@ export interface PoolAdapter {
    * How a task's settlement is learnt. `then`: the library's own thenable, which has no unhandled-rejection
    * semantics to disturb, so a reaction can be attached. `inspect` (native promises): read lazily when a
    * report asks, because attaching a reaction would mark a rejection handled and change the app.
+   * `observe`: the resolve/reject functions of the promise the library constructs during the call are
+   * watched (see {@link observeCall}); read lazily as well, as a fallback.
    */
-  taskSettlement: 'then' | 'inspect';
+  taskSettlement: 'then' | 'inspect' | 'observe';
+  /** Index of the argument that is the task function: the task is `running` once the library calls it. */
+  taskFunctionArg?: number;
+  /** Pool methods that start an acquisition (a promise of a resource, or an object holding one). */
+  acquire?: string[];
+  /** The resource in the value an acquisition resolves with (undici: the response `body`). Default: the value. */
+  resourceOf?(value: unknown): unknown;
+  /** Pool methods whose first argument is a resource handed back (released or destroyed). */
+  release?: string[];
+  /** Lazy reader of a held resource (undici: a body read to the end or destroyed is released). */
+  resourceState?(resource: object): LiveState | undefined;
+  /**
+   * The pool property holding the Promise constructor the library captured at construction (generic-pool
+   * `_Promise`, pg-pool `Promise`): swapped for the observing one during a call, like the global.
+   */
+  promiseProperty?: string;
   /** Optional reader of the pool's live state (destroyed flags, thread counts). */
   poolState?(pool: object): LiveState | undefined;
 }
@@ -67,20 +100,42 @@ function getPath(exports: unknown, path: string): unknown {
   return value;
 }
 
+/** A native promise's state, but only once it is done: a pending one keeps the finer `queued`/`running`. */
+function doneState(obj: object): LiveState | undefined {
+  const live = nativePromiseState(obj);
+  return live?.state === 'pending' ? undefined : live;
+}
+
+interface Kinds {
+  pool: HandleKind;
+  task: HandleKind;
+  resource: HandleKind;
+}
+
+/** One submit/acquire call while its registry id is not known yet (the library may start or resolve it synchronously). */
+class CallState {
+  id = 0;
+  started = false;
+}
+
 /** Applies adapters to loaded modules. One instance per probe. */
 export class AdapterInstaller {
   readonly #ctx: ProbeContext;
   readonly #patchedProtos = new WeakSet<object>();
   readonly #proxies = new WeakMap<object, object>();
-  readonly #kinds = new Map<string, { pool: HandleKind; task: HandleKind }>();
+  readonly #kinds = new Map<string, Kinds>();
+  /** Resources handed out and not yet handed back (weakly): read lazily through `resourceState`. */
+  readonly #held = new WeakSet<object>();
 
   constructor(ctx: ProbeContext) {
     this.#ctx = ctx;
   }
 
   /**
-   * Applies `adapter` to a module's exports. Returns the value `require` should hand out (the exports, or a
-   * construct-observing proxy when the exports value itself is the pool class).
+   * Applies `adapter` to a module's exports (a CJS `module.exports` or an ESM namespace). Returns the value
+   * `require` should hand out (the exports, or a construct/call-observing proxy when the exports value
+   * itself is the pool class or factory). With a read-only namespace only prototypes can be patched: pools
+   * are then registered at their first use.
    */
   apply(adapter: PoolAdapter, exports: unknown): unknown {
     let result = exports;
@@ -88,6 +143,11 @@ export class AdapterInstaller {
     for (const path of adapter.factories ?? []) {
       const factory = getPath(exports, path);
       if (typeof factory !== 'function') continue;
+      if (path === '') {
+        result = this.#factoryProxy(adapter, factory as AnyFunction);
+        matched = true;
+        continue;
+      }
       const owner = path.includes('.') ? getPath(exports, path.slice(0, path.lastIndexOf('.'))) : exports;
       const key = path.slice(path.lastIndexOf('.') + 1);
       matched = this.#wrapFactory(adapter, owner as object, key) || matched;
@@ -104,21 +164,33 @@ export class AdapterInstaller {
         if (owner && (typeof owner === 'object' || typeof owner === 'function')) this.#ctx.patcher.replace(owner as object, path.slice(path.lastIndexOf('.') + 1), proxy);
       }
     }
-    if (!matched) this.#ctx.registry.notice(`leak-agent: ${adapter.library} has an unknown shape (no ${[...(adapter.classes ?? []), ...(adapter.factories ?? [])].join('/')} export); not tracked`);
+    if (!matched) this.#ctx.registry.notice(`leak-agent: ${adapter.library} has an unknown shape (no ${[...(adapter.classes ?? []), ...(adapter.factories ?? [])].join('/') || 'known'} export); not tracked`);
     return result;
   }
 
-  #kindsOf(adapter: PoolAdapter): { pool: HandleKind; task: HandleKind } {
+  #kindsOf(adapter: PoolAdapter): Kinds {
     let kinds = this.#kinds.get(adapter.library);
     if (!kinds) {
+      const held = this.#held;
       kinds = {
         pool: { type: 'pool', library: adapter.library, inspect: adapter.poolState, observed: true },
         task: {
           type: 'task',
           library: adapter.library,
-          inspect: adapter.taskSettlement === 'inspect' ? nativePromiseState : undefined,
-          // Native promises are observed only through the promise hooks of the `full` level.
-          observed: adapter.taskSettlement === 'then' || this.#ctx.level === 'full',
+          inspect: adapter.taskSettlement === 'then' ? undefined : doneState,
+          // Native promises are observed only through the promise hooks of the `full` level (or the window).
+          observed: adapter.taskSettlement !== 'inspect' || this.#ctx.level === 'full',
+        },
+        resource: {
+          type: 'resource',
+          library: adapter.library,
+          inspect(obj: object): LiveState | undefined {
+            // Waiting: the acquisition is its promise (a rejection, say an acquire timeout, ends it).
+            if (isNativePromise(obj)) return doneState(obj);
+            if (held.has(obj) && adapter.resourceState) return adapter.resourceState(obj);
+            return undefined;
+          },
+          observed: (adapter.release?.length ?? 0) > 0,
         },
       };
       this.#kinds.set(adapter.library, kinds);
@@ -137,21 +209,58 @@ export class AdapterInstaller {
     const installer = this;
     return this.#ctx.patcher.wrap(owner, key, (original) =>
       function poolFactory(this: unknown) {
-        const ctx = installer.#ctx;
-        const outer = ctx.constructing;
-        const started: number[] = [];
-        ctx.constructing = started;
-        let pool: unknown;
-        try {
-          // eslint-disable-next-line prefer-rest-params
-          pool = Reflect.apply(original, this, arguments);
-        } finally {
-          ctx.constructing = outer;
-        }
-        installer.#adoptPool(adapter, pool, started, poolFactory);
-        return pool;
+        // eslint-disable-next-line prefer-rest-params
+        return installer.#callFactory(adapter, original, this, arguments, poolFactory);
       },
     );
+  }
+
+  /** The exports value itself is the factory (p-limit): a Proxy keeps its properties and `this`. */
+  #factoryProxy(adapter: PoolAdapter, factory: AnyFunction): unknown {
+    const known = this.#proxies.get(factory);
+    if (known) return known;
+    const installer = this;
+    const proxy = new Proxy(factory, {
+      apply(target, thisArg, args) {
+        return installer.#callFactory(adapter, target, thisArg, args, installer.#callFactory);
+      },
+    });
+    this.#proxies.set(factory, proxy);
+    return proxy;
+  }
+
+  #callFactory(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, skipAbove: Function): unknown {
+    const ctx = this.#ctx;
+    const outer = ctx.constructing;
+    const started: number[] = [];
+    ctx.constructing = started;
+    let pool: unknown;
+    try {
+      pool = Reflect.apply(original, thisArg, args);
+    } finally {
+      ctx.constructing = outer;
+    }
+    this.#adoptPool(adapter, pool, started, skipAbove);
+    if (adapter.factoryReturns === 'submit-function' && typeof pool === 'function') {
+      try {
+        return this.#submitFunctionProxy(adapter, pool as AnyFunction);
+      } catch {
+        return pool;
+      }
+    }
+    return pool;
+  }
+
+  /** p-limit's `limit`: calling it submits. Same properties (`activeCount`, `clearQueue`) through the Proxy. */
+  #submitFunctionProxy(adapter: PoolAdapter, limit: AnyFunction): unknown {
+    const installer = this;
+    const proxy = new Proxy(limit, {
+      apply(target, thisArg, args) {
+        const poolId = installer.#ctx.registry.idOf(target);
+        return installer.#runTask(adapter, target, thisArg, args, poolId, installer.#runTask);
+      },
+    });
+    return proxy;
   }
 
   #constructProxy(adapter: PoolAdapter, cls: new (...args: unknown[]) => object): object {
@@ -183,9 +292,11 @@ export class AdapterInstaller {
 
   #adoptPool(adapter: PoolAdapter, pool: unknown, started: number[], skipAbove: Function): void {
     try {
-      if (pool === null || typeof pool !== 'object') return;
-      const proto = Object.getPrototypeOf(pool) as object | null;
-      if (proto) this.#patchPrototype(adapter, proto);
+      if (pool === null || (typeof pool !== 'object' && typeof pool !== 'function')) return;
+      if (typeof pool === 'object') {
+        const proto = Object.getPrototypeOf(pool) as object | null;
+        if (proto) this.#patchPrototype(adapter, proto);
+      }
       // Captured from inside the trap, the stack's first user frame is the `new Pool()` / factory line.
       const id = this.#registerPool(adapter, pool, skipAbove === this.#constructTrapMarker ? this.#adoptPool : skipAbove);
       for (const worker of started) this.#ctx.registry.adopt(worker, id);
@@ -198,43 +309,101 @@ export class AdapterInstaller {
     if (this.#patchedProtos.has(proto)) return;
     this.#patchedProtos.add(proto);
     for (const method of adapter.submit ?? []) this.#wrapSubmit(adapter, proto, method);
+    for (const method of adapter.acquire ?? []) this.#wrapAcquire(adapter, proto, method);
+    for (const method of adapter.release ?? []) this.#wrapRelease(adapter, proto, method);
     for (const method of adapter.destroy ?? []) this.#wrapDestroy(adapter, proto, method);
+  }
+
+  #poolIdOf(adapter: PoolAdapter, pool: unknown, skipAbove: Function): number {
+    if (pool === null || typeof pool !== 'object') return 0;
+    try {
+      return this.#registerPool(adapter, pool, skipAbove);
+    } catch {
+      return 0;
+    }
   }
 
   #wrapSubmit(adapter: PoolAdapter, proto: object, method: string): void {
     const installer = this;
     this.#ctx.patcher.wrap(proto, method, (original) =>
       function submit(this: unknown) {
-        const ctx = installer.#ctx;
-        let poolId = 0;
-        if (this !== null && typeof this === 'object') {
-          try {
-            poolId = installer.#registerPool(adapter, this, submit);
-          } catch {
-            poolId = 0;
-          }
-        }
-        const outer = ctx.activePool;
-        ctx.activePool = poolId;
-        let task: unknown;
-        try {
-          // eslint-disable-next-line prefer-rest-params
-          task = Reflect.apply(original, this, arguments);
-        } finally {
-          ctx.activePool = outer;
-        }
-        installer.#trackTask(adapter, task, poolId, submit);
-        return task;
+        const poolId = installer.#poolIdOf(adapter, this, submit);
+        // eslint-disable-next-line prefer-rest-params
+        return installer.#runTask(adapter, original, this, arguments, poolId, submit);
       },
     );
   }
 
-  #trackTask(adapter: PoolAdapter, task: unknown, poolId: number, skipAbove: Function): void {
+  /**
+   * One submit: the task function argument (if the adapter names one) is wrapped to learn when it starts,
+   * the call runs inside an observation window (for `observe`), and the returned task is tracked.
+   */
+  #runTask(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, poolId: number, skipAbove: Function): unknown {
+    const ctx = this.#ctx;
+    const call = new CallState();
+    let callArgs: ArrayLike<unknown> = args;
+    const fnIndex = adapter.taskFunctionArg;
+    if (fnIndex !== undefined && typeof args[fnIndex] === 'function') {
+      const copy = Array.prototype.slice.call(args);
+      copy[fnIndex] = this.#startWatcher(copy[fnIndex] as AnyFunction, call);
+      callArgs = copy;
+    }
+    const outer = ctx.activePool;
+    ctx.activePool = poolId;
+    let task: unknown;
+    try {
+      if (adapter.taskSettlement === 'observe') {
+        const { result, window } = observeCall(() => Reflect.apply(original, thisArg, callArgs), thisArg as object, adapter.promiseProperty);
+        task = result;
+        this.#trackTask(adapter, task, poolId, skipAbove, call);
+        if (call.id !== 0) bindWindow(window, task, this.#taskObserver(call.id));
+      } else {
+        task = Reflect.apply(original, thisArg, callArgs);
+        this.#trackTask(adapter, task, poolId, skipAbove, call);
+      }
+    } finally {
+      ctx.activePool = outer;
+    }
+    return task;
+  }
+
+  /** The task function, as the library will call it: marks the task `running` first. */
+  #startWatcher(fn: AnyFunction, call: CallState): AnyFunction {
+    const registry = this.#ctx.registry;
+    return function task(this: unknown) {
+      if (!call.started) {
+        call.started = true;
+        if (call.id !== 0) registry.mark(call.id, 'running');
+      }
+      // eslint-disable-next-line prefer-rest-params
+      return Reflect.apply(fn, this, arguments);
+    };
+  }
+
+  #taskObserver(id: number): CallObserver {
+    const registry = this.#ctx.registry;
+    return {
+      resolved(value) {
+        // Resolved with a promise: the library started the work and now follows it (p-limit).
+        if (isNativePromise(value)) registry.mark(id, 'running');
+        else registry.settle(id, 'fulfilled');
+      },
+      rejected(reason) {
+        registry.settle(id, 'rejected', errorName(reason));
+      },
+    };
+  }
+
+  #trackTask(adapter: PoolAdapter, task: unknown, poolId: number, skipAbove: Function, call: CallState): void {
     try {
       if (task === null || typeof task !== 'object') return;
       const { registry, sites } = this.#ctx;
-      const id = registry.track(task, this.#kindsOf(adapter).task, sites.capture(skipAbove), poolId);
-      if (id === 0 || adapter.taskSettlement !== 'then') return;
+      const finer = adapter.taskFunctionArg !== undefined;
+      const id = registry.track(task, this.#kindsOf(adapter).task, sites.capture(skipAbove), poolId, finer ? 'queued' : 'pending');
+      if (id === 0) return;
+      call.id = id;
+      if (finer) registry.mark(id, call.started ? 'running' : 'queued');
+      if (adapter.taskSettlement !== 'then') return;
       const then = (task as { then?: unknown }).then;
       if (typeof then !== 'function') return;
       // The callbacks hold the id only, never the task or its result.
@@ -245,6 +414,110 @@ export class AdapterInstaller {
     } catch {
       // never throw into the app
     }
+  }
+
+  /**
+   * One acquisition: `queued` while its promise (or the object holding it) waits, `running` once the
+   * library hands out the resource (the record then follows the resource), done when it is handed back.
+   */
+  #wrapAcquire(adapter: PoolAdapter, proto: object, method: string): void {
+    const installer = this;
+    this.#ctx.patcher.wrap(proto, method, (original) =>
+      function acquire(this: unknown) {
+        const ctx = installer.#ctx;
+        const poolId = installer.#poolIdOf(adapter, this, acquire);
+        const call = new CallState();
+        // eslint-disable-next-line prefer-rest-params
+        let args: ArrayLike<unknown> = arguments;
+        const last = args.length > 0 ? args[args.length - 1] : undefined;
+        let early: { which: 'resolved' | 'rejected'; value: unknown } | null = null;
+        const observer: CallObserver = {
+          resolved(value) {
+            if (call.id === 0) early = { which: 'resolved', value };
+            else installer.#handedOut(adapter, call.id, value);
+          },
+          rejected(reason) {
+            if (call.id === 0) early = { which: 'rejected', value: reason };
+            else ctx.registry.settle(call.id, 'rejected', errorName(reason));
+          },
+        };
+        const callback = typeof last === 'function';
+        if (callback) {
+          const copy = Array.prototype.slice.call(args);
+          copy[copy.length - 1] = wrapCallback(last as AnyFunction, observer);
+          args = copy;
+        }
+        const outer = ctx.activePool;
+        ctx.activePool = poolId;
+        try {
+          const { result, window } = observeCall(() => Reflect.apply(original, this, args), this as object, adapter.promiseProperty);
+          try {
+            // Callback style: the pool's own object is not what the app holds; the call site is enough.
+            const handle = result !== null && typeof result === 'object' ? result : null;
+            if (handle !== null || callback) {
+              const id = ctx.registry.track(handle, installer.#kindsOf(adapter).resource, ctx.sites.capture(acquire), poolId, 'queued');
+              if (id !== 0) {
+                ctx.registry.mark(id, 'queued');
+                call.id = id;
+                if (!callback && !bindWindow(window, result, observer)) ctx.registry.forget(id); // nothing to learn from: not tracked
+                const e = early as { which: 'resolved' | 'rejected'; value: unknown } | null;
+                early = null;
+                if (e !== null) {
+                  if (e.which === 'resolved') installer.#handedOut(adapter, id, e.value);
+                  else ctx.registry.settle(id, 'rejected', errorName(e.value));
+                }
+              }
+            }
+          } catch {
+            // never throw into the app
+          }
+          return result;
+        } finally {
+          ctx.activePool = outer;
+        }
+      },
+    );
+  }
+
+  #handedOut(adapter: PoolAdapter, id: number, value: unknown): void {
+    const registry = this.#ctx.registry;
+    let resource: unknown = value;
+    if (adapter.resourceOf) {
+      try {
+        resource = adapter.resourceOf(value);
+      } catch {
+        resource = undefined;
+      }
+    }
+    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
+      registry.settle(id, 'fulfilled');
+      return;
+    }
+    registry.rebind(id, resource);
+    registry.mark(id, 'running');
+    this.#held.add(resource);
+  }
+
+  #wrapRelease(adapter: PoolAdapter, proto: object, method: string): void {
+    const installer = this;
+    this.#ctx.patcher.wrap(proto, method, (original) =>
+      function release(this: unknown) {
+        try {
+          // eslint-disable-next-line prefer-rest-params
+          const resource = arguments[0];
+          if (resource !== null && (typeof resource === 'object' || typeof resource === 'function')) {
+            const registry = installer.#ctx.registry;
+            const id = registry.idOf(resource);
+            if (id !== 0 && registry.typeOf(id) === 'resource') registry.settle(id, 'released');
+            installer.#held.delete(resource);
+          }
+        } catch {
+          // never throw into the app
+        }
+        // eslint-disable-next-line prefer-rest-params
+        return Reflect.apply(original, this, arguments);
+      },
+    );
   }
 
   #wrapDestroy(adapter: PoolAdapter, proto: object, method: string): void {

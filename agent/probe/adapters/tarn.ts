@@ -1,0 +1,18 @@
+/**
+ * tarn (3.x): `new Pool({create, destroy, ...})`; `acquire()` returns a PendingOperation whose `.promise`
+ * resolves with the resource (its deferred is built with the global Promise during the call), handed back
+ * with `release(resource)`; `destroy()` ends the pool. The first acquire starts a reaping `setInterval`
+ * that keeps the process alive until `destroy()` (knex/knex #2510): the OS-handle probe reports it at the
+ * user's `acquire()` line.
+ * @internal
+ */
+import type { PoolAdapter } from './adapter';
+
+export const tarn: PoolAdapter = {
+  library: 'tarn',
+  classes: ['Pool'],
+  acquire: ['acquire'],
+  release: ['release'],
+  destroy: ['destroy'],
+  taskSettlement: 'inspect',
+};
