@@ -16,6 +16,7 @@ import { installHandles } from './handles';
 import { AdapterInstaller } from './adapters/adapter';
 import { ADAPTERS } from './adapters';
 import { installModuleHook } from './modules';
+import { installEsmHooks } from './esm-hooks';
 import { installPromiseHooks } from './promises';
 
 export const PROBE_KEY = Symbol.for('leak-agent');
@@ -66,7 +67,9 @@ export class Probe {
     if (this.#installed || this.#ctx.level === 'off') return;
     this.#installed = true;
     installHandles(this.#ctx);
-    installModuleHook(this.#ctx, new AdapterInstaller(this.#ctx), ADAPTERS);
+    const adapters = new AdapterInstaller(this.#ctx);
+    installModuleHook(this.#ctx, adapters, ADAPTERS);
+    installEsmHooks(this.#ctx, adapters, ADAPTERS);
     if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
     Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
   }
@@ -75,11 +78,6 @@ export class Probe {
   read(options: ReadOptions = {}): ProbeState {
     let afterGc = false;
     if (options.gc) {
-      try {
-        this.#ctx.registry.refresh();
-      } catch {
-        // a read must never fail
-      }
       try {
         fullGc();
         afterGc = true;

@@ -48,8 +48,8 @@ export class Entry {
   settledAt = 0;
   error: string | undefined = undefined;
   detail: string | undefined;
-  /** Read as still pending right before a full GC (see `Registry.refresh`). */
-  seenPending = false;
+  /** Its settlement is seen as it happens right now, whatever its kind says (see `Registry.watch`). */
+  watched = false;
   constructor(
     readonly id: number,
     public kind: HandleKind,
@@ -322,24 +322,14 @@ export class Registry {
   }
 
   /**
-   * Reads the lazily known state of pending tasks and resources right before a full GC. One that was
-   * pending then and is collected by that GC was abandoned while pending, even when its settlement is
-   * not observed as it happens (native promises at the `sample` level): nothing could settle it in between.
+   * Says whether one handle's settlement is seen as it happens, when its kind alone does not tell: a limiter
+   * task is, while queued (the agent holds its `resolve`), and is not once it follows another promise. A
+   * watched handle collected while pending was abandoned. (Reading lazy state just before a report's GC
+   * would not do: a `WeakRef.deref()` keeps its target alive until the end of the job.)
    */
-  refresh(): void {
-    for (const entry of this.#entries.values()) {
-      if (!ABANDON_KINDS.has(entry.kind.type) || entry.kind.observed || !entry.kind.inspect || DONE_STATES.has(entry.state)) continue;
-      const obj = entry.ref?.deref();
-      if (obj === undefined) continue;
-      let live: LiveState | undefined;
-      try {
-        live = entry.kind.inspect(obj);
-      } catch {
-        continue;
-      }
-      if (live?.state && DONE_STATES.has(live.state)) this.settle(entry.id, live.state, live.error);
-      else entry.seenPending = true;
-    }
+  watch(id: number, on: boolean): void {
+    const entry = this.#entries.get(id);
+    if (entry) entry.watched = on;
   }
 
   /** Number of live records (for tests and the bench). */
@@ -368,7 +358,7 @@ export class Registry {
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
-    if (ABANDON_KINDS.has(entry.kind.type) && (entry.kind.observed || entry.seenPending) && !DONE_STATES.has(entry.state)) {
+    if (ABANDON_KINDS.has(entry.kind.type) && (entry.kind.observed || entry.watched) && !DONE_STATES.has(entry.state)) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
       if (counters) counters.abandoned++;
     }

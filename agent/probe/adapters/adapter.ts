@@ -178,8 +178,10 @@ export class AdapterInstaller {
           type: 'task',
           library: adapter.library,
           inspect: adapter.taskSettlement === 'then' ? undefined : doneState,
-          // Native promises are observed only through the promise hooks of the `full` level (or the window).
-          observed: adapter.taskSettlement !== 'inspect' || this.#ctx.level === 'full',
+          // Native promises are observed only through the promise hooks of the `full` level. With `observe`,
+          // each task is watched while its `resolve` is the agent's (`Registry.watch`); a promise resolved
+          // with another one (p-limit) settles unseen from then on.
+          observed: adapter.taskSettlement === 'then' || this.#ctx.level === 'full',
         },
         resource: {
           type: 'resource',
@@ -356,7 +358,10 @@ export class AdapterInstaller {
         const { result, window } = observeCall(() => Reflect.apply(original, thisArg, callArgs), thisArg as object, adapter.promiseProperty);
         task = result;
         this.#trackTask(adapter, task, poolId, skipAbove, call);
-        if (call.id !== 0) bindWindow(window, task, this.#taskObserver(call.id));
+        if (call.id !== 0) {
+          const observer = this.#taskObserver(call.id);
+          if (!bindWindow(window, task, observer)) this.#ctx.registry.watch(call.id, false);
+        }
       } else {
         task = Reflect.apply(original, thisArg, callArgs);
         this.#trackTask(adapter, task, poolId, skipAbove, call);
@@ -382,11 +387,14 @@ export class AdapterInstaller {
 
   #taskObserver(id: number): CallObserver {
     const registry = this.#ctx.registry;
+    registry.watch(id, true);
     return {
       resolved(value) {
-        // Resolved with a promise: the library started the work and now follows it (p-limit).
-        if (isNativePromise(value)) registry.mark(id, 'running');
-        else registry.settle(id, 'fulfilled');
+        // Resolved with a promise: the library started the work and now follows it (p-limit), unseen.
+        if (isNativePromise(value)) {
+          registry.mark(id, 'running');
+          registry.watch(id, false);
+        } else registry.settle(id, 'fulfilled');
       },
       rejected(reason) {
         registry.settle(id, 'rejected', errorName(reason));

@@ -1,0 +1,70 @@
+/**
+ * ESM-only packages (p-queue 8, tinypool 1, p-timeout 6) never go through `Module._load`. From the CJS
+ * preload, `module.register()` (Node >= 20.6) installs the loader hooks of `esm-loader.ts`, which make the
+ * main file of each known package hand its namespace to `globalThis[Symbol.for('leak-agent.esm')]`; this
+ * callback applies the package's adapter to it (prototypes only: ESM exports are read-only).
+ *
+ * Registered in the main thread and again in each app worker thread (hooks registered in one thread do not
+ * apply to modules imported by another). A Node without `register` gets one notice; nothing else changes.
+ * @internal
+ */
+import Module from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL, fileURLToPath } from 'node:url';
+import { sep } from 'node:path';
+import type { ProbeContext } from './context';
+import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
+import type { LoaderData } from './esm-loader';
+
+/** The global the appended line calls. */
+export const ESM_KEY = Symbol.for('leak-agent.esm');
+const NM = `${sep}node_modules${sep}`;
+
+/** Names the package of a `file://` URL inside node_modules (`@scope/name` or `name`), or null. */
+function packageOf(url: string): string | null {
+  let file: string;
+  try {
+    file = fileURLToPath(url);
+  } catch {
+    return null;
+  }
+  const at = file.lastIndexOf(NM);
+  if (at < 0) return null;
+  const rest = file.slice(at + NM.length).split(sep);
+  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+}
+
+export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, adapters: readonly PoolAdapter[]): void {
+  const byName = new Map(adapters.map((a) => [a.library, a]));
+  const seen = new WeakSet<object>();
+  const receive = (url: unknown, namespace: unknown): void => {
+    try {
+      if (typeof url !== 'string' || namespace === null || typeof namespace !== 'object' || seen.has(namespace)) return;
+      seen.add(namespace);
+      const name = packageOf(url);
+      const adapter = name === null ? undefined : byName.get(name);
+      if (adapter) installer.apply(adapter, namespace);
+    } catch (err) {
+      ctx.registry.notice(`leak-agent: could not adapt the ESM module ${String(url)} (${(err as Error)?.message ?? err}); not tracked`);
+    }
+  };
+  try {
+    Object.defineProperty(globalThis, ESM_KEY, { value: receive, configurable: true, enumerable: false, writable: false });
+    ctx.undo.push(() => {
+      // Modules already hooked call a no-op from now on; the hooks themselves cannot be unregistered.
+      if ((globalThis as Record<symbol, unknown>)[ESM_KEY] === receive) delete (globalThis as Record<symbol, unknown>)[ESM_KEY];
+    });
+  } catch {
+    return;
+  }
+  const register = (Module as unknown as { register?: (specifier: string, options: { data: LoaderData }) => void }).register;
+  if (typeof register !== 'function') {
+    ctx.registry.notice(`leak-agent: this Node (${process.version}) has no module.register(); ESM-only pools (${[...byName.keys()].join(', ')}) are not tracked`);
+    return;
+  }
+  try {
+    register(pathToFileURL(join(__dirname, 'esm-loader.js')).href, { data: { packages: [...byName.keys()] } });
+  } catch (err) {
+    ctx.registry.notice(`leak-agent: could not register the ESM loader hooks (${(err as Error)?.message ?? err}); ESM-only pools are not tracked`);
+  }
+}
