@@ -20,6 +20,13 @@ export interface AgentConfig {
   maxHandles: number;
   /** `LEAK_AGENT_MAX_SITES`: cap on distinct call sites. Default 10000. */
   maxSites: number;
+  /**
+   * `LEAK_AGENT_SNAPSHOTS`: take heap snapshots to name what holds leaked objects (on|off). Default on at
+   * `full`, off at `sample`. A snapshot pauses the app while V8 writes it.
+   */
+  snapshots: boolean;
+  /** `LEAK_AGENT_SNAPSHOT_INTERVAL_MS`: at most one snapshot per this period while the app runs. Default 60000. */
+  snapshotIntervalMs: number;
   /** `LEAK_AGENT_CHANNEL`: set by `leak-agent run`: the loopback WebSocket URL of the CLI. */
   channel: string | null;
   /** `LEAK_AGENT_TOKEN`: set by `leak-agent run`: the token the CLI expects. */
@@ -84,6 +91,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
     signal,
     maxHandles: integer('LEAK_AGENT_MAX_HANDLES', 100000, 1),
     maxSites: integer('LEAK_AGENT_MAX_SITES', 10000, 2),
+    snapshots: flag('LEAK_AGENT_SNAPSHOTS', level === 'full'),
+    snapshotIntervalMs: integer('LEAK_AGENT_SNAPSHOT_INTERVAL_MS', 60000, 0),
     channel,
     token: env.LEAK_AGENT_TOKEN || null,
   };

@@ -5,9 +5,15 @@
  * probe through `inspector.Session.connectToMainThread()`, so it answers even while the main thread is
  * busy), and reports at the quiet point (`beforeExit`), at exit, on an opt-in signal, past the threshold
  * (the worker) and on request from `leak-agent run` (the worker). It never throws into the app.
+ *
+ * Final reports are made synchronously on the main thread (nothing later is guaranteed at exit): read
+ * after a full GC, build, optionally write a heap snapshot, then hand the report to the worker, which names
+ * the retainers from the snapshot, sends it to the CLI, and hands it back through a MessagePort that the
+ * main thread reads with `receiveMessageOnPort` while it waits on a shared flag.
  */
-import { isMainThread, workerData, Worker } from 'node:worker_threads';
-import { writeFileSync, writeSync } from 'node:fs';
+import { isMainThread, workerData, Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { writeFileSync, writeSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type AgentConfig } from './config';
 import { Probe, PROBE_KEY } from './probe';
@@ -19,6 +25,17 @@ function isAgentWorker(): boolean {
   return !isMainThread && !!workerData && typeof workerData === 'object' && (workerData as { leakAgent?: unknown }).leakAgent === true;
 }
 
+/** The analysis worker as the main thread sees it. */
+interface WorkerLink {
+  worker: Worker;
+  flag: Int32Array;
+  replies: MessagePort;
+}
+
+/** How long the main thread waits for the worker at exit: sending only, or naming retainers from a snapshot. */
+const SEND_WAIT_MS = 3000;
+const CORRELATE_WAIT_MS = 60_000;
+
 function start(): void {
   if (!isMainThread) return; // Worker threads of the app: merged reporting comes with the adapters issue.
   if ((globalThis as Record<symbol, unknown>)[PROBE_KEY]) return; // --require and --import both given
@@ -27,18 +44,7 @@ function start(): void {
   if (config.level === 'off') return;
 
   // The worker is made with the original Worker class, before the probe patches it.
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  let worker: Worker | null = null;
-  try {
-    const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1) };
-    worker = new Worker(join(__dirname, 'worker.js'), { workerData: data, execArgv: [], stdout: false, stderr: false });
-    worker.unref();
-    worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));
-  } catch (err) {
-    writeLine(`leak-agent: could not start the analysis worker (${(err as Error)?.message ?? err}); reporting at exit only`);
-    worker = null;
-  }
-
+  const link = startWorker(config);
   const probe = new Probe({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
   probe.install();
 
@@ -48,8 +54,7 @@ function start(): void {
       const created = probe.registry.createdCount;
       if (lastReportedAt === created) return; // nothing new since the quiet-point report
       lastReportedAt = created;
-      const report = buildFinalReport(probe, config, reason);
-      deliver(report, config, worker, flag);
+      deliver(makeReport(probe, config, reason, link), config);
     } catch (err) {
       writeLine(`leak-agent: report failed: ${(err as Error)?.stack ?? err}`);
     }
@@ -59,12 +64,12 @@ function start(): void {
     finalReport('exit');
     // A connected inspector session makes Node print "Waiting for the debugger to disconnect..." after
     // process.exit(): the worker closes its session first (bounded wait).
-    if (worker) handOff(worker, flag, { type: 'detach' }, 1000);
+    if (link) handOff(link, { type: 'detach' }, 1000);
   });
   if (config.signal) {
     process.on(config.signal, () => {
       try {
-        deliver(buildFinalReport(probe, config, 'signal'), config, null, flag);
+        deliver(makeReport(probe, config, 'signal', link), config);
       } catch (err) {
         writeLine(`leak-agent: report failed: ${(err as Error)?.message ?? err}`);
       }
@@ -72,15 +77,46 @@ function start(): void {
   }
 }
 
-function buildFinalReport(probe: Probe, config: AgentConfig, reason: ReportReason): Report {
+function startWorker(config: AgentConfig): WorkerLink | null {
+  try {
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    const { port1, port2 } = new MessageChannel();
+    const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
+    const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
+    worker.unref();
+    port1.unref();
+    worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));
+    return { worker, flag, replies: port1 };
+  } catch (err) {
+    writeLine(`leak-agent: could not start the analysis worker (${(err as Error)?.message ?? err}); reporting at exit only`);
+    return null;
+  }
+}
+
+function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, link: WorkerLink | null): Report {
   // Loaded only when a report is made: the collector costs the app nothing until then.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { buildReport } = require('../collector/report') as typeof import('../collector/report');
   const state = probe.read({ gc: true });
-  return buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
+  const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
+  if (!link) return report;
+  const ids = report.findings.flatMap((f) => f.samples ?? []);
+  let dir: string | null = null;
+  let snapshot: string | null = null;
+  if (config.snapshots && ids.length > 0) {
+    dir = mkdtempSync(join(tmpdir(), 'leak-agent-'));
+    snapshot = join(dir, `${process.pid}.heapsnapshot`);
+    if (!probe.writeSnapshot(snapshot, ids)) snapshot = null;
+  }
+  try {
+    const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
+    return (reply as Report | undefined) ?? report;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-function deliver(report: Report, config: AgentConfig, worker: Worker | null, flag: Int32Array): void {
+function deliver(report: Report, config: AgentConfig): void {
   if (config.out) {
     try {
       writeFileSync(config.out, JSON.stringify(report, null, 2) + '\n');
@@ -93,18 +129,20 @@ function deliver(report: Report, config: AgentConfig, worker: Worker | null, fla
     const { renderText } = require('../cli/render/text') as typeof import('../cli/render/text');
     writeLine(renderText(report, { cwd: process.cwd(), color: false }).trimEnd());
   }
-  // The worker sends it to the CLI; wait (bounded) until it is on the wire: at exit there is no later.
-  if (worker && config.channel) handOff(worker, flag, { type: 'final', report }, 3000);
 }
 
-/** Posts a message to the worker and blocks until it acknowledges through the shared flag (bounded). */
-function handOff(worker: Worker, flag: Int32Array, message: WorkerMessage, timeoutMs: number): void {
+/**
+ * Posts a message to the worker and blocks (bounded) until it acknowledges through the shared flag; returns
+ * what it replied on the port, if anything. At exit there is no later, so this is synchronous.
+ */
+function handOff(link: WorkerLink, message: WorkerMessage, timeoutMs: number): unknown {
   try {
-    Atomics.store(flag, 0, 0);
-    worker.postMessage(message);
-    Atomics.wait(flag, 0, 0, timeoutMs);
+    Atomics.store(link.flag, 0, 0);
+    link.worker.postMessage(message);
+    Atomics.wait(link.flag, 0, 0, timeoutMs);
+    return receiveMessageOnPort(link.replies)?.message;
   } catch {
-    // the worker is gone: nothing to wait for
+    return undefined; // the worker is gone: nothing to wait for
   }
 }
 

@@ -6,7 +6,7 @@
  * stuck in a synchronous loop.
  * @internal
  */
-import { workerData, parentPort } from 'node:worker_threads';
+import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
 import type { AgentConfig } from './config';
 import type { ProbeState } from '../collector/probe-state';
@@ -16,6 +16,9 @@ import { renderText } from '../cli/render/text';
 import { InspectorCdpClient } from './cdp/inspector-transport';
 import type { CdpClient } from './cdp/client';
 import { AgentChannel, type ChannelRequest } from './channel';
+import { snapshotOverCdp } from './snapshot-stream';
+import { correlate } from '../collector/correlate';
+import { loadSnapshot } from '../collector/snapshot';
 
 /** What the preload hands the worker. */
 export interface WorkerData {
@@ -24,6 +27,8 @@ export interface WorkerData {
   /** Set to 1 (and notified) when a final report is on the wire. */
   flag: SharedArrayBuffer;
   argv: string[];
+  /** Where replies to `final` go (the main thread reads them synchronously). */
+  replies: MessagePort;
 }
 
 const data = workerData as WorkerData;
@@ -38,9 +43,38 @@ async function evaluate<T>(expression: string): Promise<T> {
   return result.value as T;
 }
 
-async function report(reason: ReportReason, gc: boolean): Promise<Report> {
+let lastSnapshotAt = 0;
+
+/** Reads the probe (after a full GC when `gc`) and builds the report. */
+async function build(reason: ReportReason, gc: boolean): Promise<Report> {
   const state = await evaluate<ProbeState>(`${PROBE}.read({ gc: ${gc} })`);
   return buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
+}
+
+/**
+ * Names what holds the leaked objects of `built`'s findings from a heap snapshot streamed over CDP (when
+ * snapshots are on). The snapshot pauses the app: callers bound how often.
+ */
+async function enrich(built: Report): Promise<void> {
+  const ids = built.findings.flatMap((f) => f.samples ?? []);
+  if (!config.snapshots || ids.length === 0) return;
+  lastSnapshotAt = Date.now();
+  try {
+    await evaluate(`${PROBE}.tag(${JSON.stringify(ids)})`);
+    const graph = await snapshotOverCdp(cdp).finally(() => evaluate(`${PROBE}.untag()`).catch(() => undefined));
+    correlate(built, graph);
+  } catch (err) {
+    built.notices.push(`leak-agent: no retainers: heap snapshot failed (${(err as Error)?.message ?? err})`);
+  }
+}
+
+/** Names retainers from a snapshot file the main thread wrote at exit. */
+async function correlateFile(built: Report, file: string): Promise<void> {
+  try {
+    correlate(built, await loadSnapshot(file, { progress: false }));
+  } catch (err) {
+    built.notices.push(`leak-agent: no retainers: heap snapshot unreadable (${(err as Error)?.message ?? err})`);
+  }
 }
 
 let channel: AgentChannel | null = null;
@@ -48,13 +82,17 @@ if (config.channel && config.token) {
   channel = new AgentChannel(config.channel, config.token, {
     hello: { pid: process.pid, argv: data.argv, level: config.level, thresholdMs: config.thresholdMs },
     async onRequest(request: ChannelRequest) {
-      return report(request.reason, true);
+      const built = await build(request.reason, true);
+      await enrich(built);
+      return built;
     },
   });
 }
 
 /** Messages from the main thread; each is acknowledged through the shared flag. */
-export type WorkerMessage = { type: 'final'; report: Report } | { type: 'detach' };
+export type WorkerMessage =
+  | { type: 'final'; report: Report; snapshot: string | null; send: boolean }
+  | { type: 'detach' };
 
 parentPort?.on('message', (message: WorkerMessage) => {
   const done = (): void => {
@@ -66,8 +104,12 @@ parentPort?.on('message', (message: WorkerMessage) => {
     cdp.close().then(done, done);
     return;
   }
-  if (!channel) return done();
-  channel.send({ type: 'final', report: message.report }).then(done, done);
+  void (async () => {
+    const built = message.report;
+    if (message.snapshot) await correlateFile(built, message.snapshot);
+    if (channel && message.send) await channel.send({ type: 'final', report: built });
+    data.replies.postMessage(built);
+  })().finally(done);
 });
 
 // Threshold watch: a cheap count first; a full read only when the count changed. A full GC (to tell
@@ -89,7 +131,7 @@ const timer = setInterval(async () => {
     if (overdue > 0 && (overdue !== lastOverdue || (!lastReadHadGc && gcAllowed))) {
       if (gcAllowed) lastGcAt = Date.now();
       lastReadHadGc = gcAllowed;
-      const full = await report('threshold', gcAllowed);
+      const full = await build('threshold', gcAllowed);
       full.findings = full.findings.filter((f) => {
         const key = `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
         if ((reported.get(key) ?? 0) >= f.count) return false;
@@ -97,6 +139,7 @@ const timer = setInterval(async () => {
         return true;
       });
       if (full.findings.length > 0) {
+        if (config.snapshotIntervalMs > 0 && Date.now() - lastSnapshotAt >= config.snapshotIntervalMs) await enrich(full);
         if (channel) await channel.send({ type: 'findings', report: full });
         if (config.stderr) writeSync(2, renderText(full, { cwd: process.cwd(), color: false }));
       }

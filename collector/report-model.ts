@@ -78,6 +78,10 @@ export interface Finding {
   retainers?: RetainerStep[];
   /** Bytes retained by the leaked objects (dominator tree), when known. */
   retainedBytes?: number;
+  /** When `retainedBytes` covers only some of the `count` objects (a sample), how many. */
+  retainedBytesOf?: number;
+  /** Registry ids of some of the handles (for correlation with a heap snapshot). */
+  samples?: number[];
 }
 
 /** The report. */

@@ -17,6 +17,7 @@
  */
 import type { Frame, HandleRecord, ProbeState, SiteCounters } from './probe-state';
 import type { Finding, FindingKind, RelatedSite, Report, ReportReason } from './report-model';
+import { SAMPLES_PER_FINDING } from './tags';
 
 export interface BuildOptions {
   reason: ReportReason;
@@ -117,7 +118,8 @@ function summarise(kind: FindingKind, records: HandleRecord[], library: string, 
       if (type === 'pool') {
         const threads = records.reduce((sum, r) => sum + (r.threads ?? 0), 0);
         const keeps = records.some((r) => r.keepsProcessAlive);
-        return `${things(n)} never ended${threads ? `, ${plural(threads, 'live thread')}` : ''}${keeps ? ` ${threads === 1 ? 'keeps' : 'keep'} the process alive` : ''}`;
+        const orphaned = records.every((r) => !r.alive) ? '; the pool object is unreachable: nothing can end it any more' : '';
+        return `${things(n)} never ended${threads ? `, ${plural(threads, 'live thread')}` : ''}${keeps ? ` ${threads === 1 ? 'keeps' : 'keep'} the process alive` : ''}${orphaned}`;
       }
       if (n === 0) return `${things(abandoned)} collected without release`;
       const alive = records.some((r) => r.keepsProcessAlive) ? ', keeping the process alive' : '';
@@ -125,6 +127,11 @@ function summarise(kind: FindingKind, records: HandleRecord[], library: string, 
     }
     case 'unsettled':
       if (n === 0) return `${things(abandoned)} collected while pending (abandoned, never settled)`;
+      if (records.every((r) => r.state === 'queued')) {
+        return type === 'resource'
+          ? `${plural(n, `${lib}acquisition`)} still waiting for a resource after ${seconds(oldest)}`
+          : `${things(n, 'queued ')} never started (${seconds(oldest)})`;
+      }
       if (records.every((r) => r.state === 'queued')) {
         return type === 'resource'
           ? `${plural(n, `${lib}acquisition`)} still waiting for a resource after ${seconds(oldest)}`
@@ -181,6 +188,9 @@ export function buildReport(states: ProbeState | ProbeState[], options: BuildOpt
   };
 }
 
+/** Kinds whose objects are worth finding in a heap snapshot (what holds them). */
+const CORRELATED = new Set<FindingKind>(['retained', 'unsettled', 'unreleased']);
+
 const KIND_ORDER: FindingKind[] = ['unreleased', 'unsettled', 'retained', 'growth'];
 
 function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
@@ -233,6 +243,7 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
       threadId: state.threadId,
     };
     if (abandoned > 0) finding.abandoned = abandoned;
+    if (group.records.length > 0 && CORRELATED.has(group.kind)) finding.samples = group.records.slice(0, SAMPLES_PER_FINDING).map((r) => r.id);
     findings.push(finding);
   }
   return findings;

@@ -4,7 +4,8 @@
  * that the agent worker (through `connectToMainThread`) and a remote `attach` read it the same way.
  * @internal
  */
-import { setFlagsFromString } from 'node:v8';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
+import { TAG_PREFIX } from '../../collector/tags';
 import { runInNewContext } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 import type { Level, ProbeState } from '../../collector/probe-state';
@@ -95,6 +96,31 @@ export class Probe {
     } catch {
       return 0;
     }
+  }
+
+  /**
+   * Writes a heap snapshot of this thread to `file` with the records of `ids` tagged so the collector can
+   * find their objects. Synchronous: it pauses the app while V8 writes it. Returns false on failure.
+   */
+  writeSnapshot(file: string, ids: number[]): boolean {
+    try {
+      this.#ctx.registry.tag(ids, TAG_PREFIX);
+      writeHeapSnapshot(file);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.#ctx.registry.untag();
+    }
+  }
+
+  /** Tags records for a snapshot taken by someone else (the worker, over CDP); `untag()` after. */
+  tag(ids: number[]): void {
+    this.#ctx.registry.tag(ids, TAG_PREFIX);
+  }
+
+  untag(): void {
+    this.#ctx.registry.untag();
   }
 
   /** Undoes every patch and hook; the process is left as it was. */

@@ -157,7 +157,16 @@ function addThresholdFindings(report: Report, server: ChannelServer): void {
       for (const f of pushed.findings) {
         const tagged: Finding = { ...f, pid: agent.pid, seen: 'while running' };
         const k = key(tagged);
-        if (!final.has(k) && (latest.get(k)?.count ?? 0) < f.count) latest.set(k, tagged);
+        if (final.has(k)) continue;
+        const before = latest.get(k);
+        if (before && before.count >= f.count) continue;
+        // Retainers come from a snapshot, taken at most once a period: keep the last known path.
+        if (before && !tagged.retainers && before.retainers) {
+          tagged.retainers = before.retainers;
+          tagged.retainedBytes = before.retainedBytes;
+          tagged.retainedBytesOf = before.retainedBytesOf ?? before.count;
+        }
+        latest.set(k, tagged);
       }
     }
   }

@@ -4,7 +4,7 @@
  */
 import { relative, isAbsolute } from 'node:path';
 import type { Frame } from '../../collector/probe-state';
-import type { Finding, Report } from '../../collector/report-model';
+import type { Finding, Report, RetainerStep } from '../../collector/report-model';
 
 export interface TextOptions {
   /** Paths are shown relative to this folder. */
@@ -68,11 +68,31 @@ function renderFinding(f: Finding, options: TextOptions): string {
     lines.push(`${label(r.role)}${where(r.site, options.cwd)}${fn(r.site)}   ${r.count} submitted${counts(r.states) ? `: ${counts(r.states)}` : ''}${e ? ` (${e})` : ''}`);
   }
   if (f.retainers && f.retainers.length > 0) {
-    const path = f.retainers.map((s) => (s.site ? `${s.name} (${where(s.site, options.cwd)})` : s.name)).join(' ← ');
-    lines.push(`${label('held by')}${path}`);
+    // From the nearest holder in the user's own code; the full path from a GC root is in --json.
+    const from = userHolderIndex(f.retainers);
+    const shown = f.retainers.slice(from).map((s) => (s.site && !s.name.includes(`${s.site.line})`) ? `${s.name} (${where(s.site, options.cwd)})` : s.name));
+    lines.push(`${label('held by')}${shown.join(' ← ')}`);
+    if (from > 0) lines.push(`${label('')}(${from} more steps from a GC root; --json has the whole path)`);
   }
-  if (f.retainedBytes !== undefined) lines.push(`${label('retains')}${f.retainedBytes} bytes`);
+  if (f.retainedBytes !== undefined) {
+    lines.push(`${label('retains')}${bytes(f.retainedBytes)}${f.retainedBytesOf !== undefined ? ` (the ${f.retainedBytesOf} sampled of ${f.count})` : ''}`);
+  }
   return lines.join('\n');
+}
+
+/** The last step held by a variable, closure or suspended function of user code (not node_modules, not node:). */
+function userHolderIndex(steps: RetainerStep[]): number {
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const site = steps[i].site;
+    if (site && !site.file.includes('/node_modules/') && !site.file.startsWith('node:') && /^(variable|closure|async function|generator)/.test(steps[i].name)) return i;
+  }
+  return 0;
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** Renders the whole report as text. */

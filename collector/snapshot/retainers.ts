@@ -36,6 +36,9 @@ export interface RawPath {
   edges: number[];
 }
 
+/** GC root categories whose references are momentary (see retainerTree). */
+const MOMENTARY_ROOTS = new Set(['(Strong roots)', '(Stack roots)', '(Handle scope)', '(Eternal handles)', '(Traced handles)']);
+
 /** @internal True for V8 internals a human would not call "what holds it". */
 export function isSystemNode(graph: HeapGraph, node: number): boolean {
   const t = graph.nodeTypeIndex(node);
@@ -68,7 +71,11 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   visited[root >>> 3] |= 1 << (root & 7);
   parentNode[root] = root;
 
-  const expand = (head: number, allowSystem: boolean): number => {
+  // Roots that hold objects only for the moment (the frames running now, the handles they opened, and the
+  // WeakRef "keep during job" set: whatever code just dereferenced) are entered last, so that an object
+  // held by a Map or a closure is explained by that, not by the code that looked at it.
+  const deferred = (w: number): boolean => graph.nodeType(w) === 'synthetic' && MOMENTARY_ROOTS.has(graph.nodeName(w));
+  const expand = (head: number, allowSystem: boolean, allowMomentary = true): number => {
     for (; head < tail; head++) {
       const v = queue[head];
       const end = firstEdge[v + 1];
@@ -78,6 +85,7 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
         const w = edges.get(base + toOff);
         if (visited[w >>> 3] & (1 << (w & 7))) continue;
         if (!allowSystem && isSystemNode(graph, w)) continue;
+        if (!allowMomentary && deferred(w)) continue;
         visited[w >>> 3] |= 1 << (w & 7);
         parentNode[w] = v;
         parentEdge[w] = e;
@@ -86,8 +94,9 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
     }
     return head;
   };
-  expand(0, false);
-  expand(0, true);
+  expand(0, false, false);
+  expand(0, true, false);
+  expand(0, true, true);
   const tree = { parentNode, parentEdge };
   graph.cache.retainerTree = tree;
   return tree;

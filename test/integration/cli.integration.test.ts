@@ -54,7 +54,7 @@ test('report: missing file 66, not a report 66, a saved report renders', async (
   writeFileSync(join(dir, 'r.json'), JSON.stringify(out));
   const text = await cli(['report', join(dir, 'r.json')]);
   assert.equal(text.code, 0);
-  assert.match(text.stdout, /UNRELEASED +1 workerpool pool never ended, 1 live thread keeps the process alive/);
+  assert.match(text.stdout, /UNRELEASED +1 workerpool pool never ended, 1 live thread keeps the process alive; the pool object is unreachable/);
   assert.match(text.stdout, /created at +examples\/nested-pool-exit\.js:10 +new Foo/);
   assert.match(text.stdout, /tasks +examples\/nested-pool-exit\.js:15 +Foo\.call +3 submitted: 3 rejected/);
 });

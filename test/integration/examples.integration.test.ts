@@ -24,6 +24,7 @@ test('nested-pool-exit: the pool creation line, keeping the process alive, with 
   assert.equal(pool.library, 'workerpool');
   assert.equal(pool.keepsProcessAlive, true);
   assert.equal(pool.site.function, 'new Foo');
+  assert.match(pool.summary, /the pool object is unreachable/);
   assert.equal(report.reason, 'timeout');
   assert.equal(ran.code, 124, 'an app stopped after --timeout exits 124');
   // The tasks submitted to it: three, all rejected, at the exec line of Foo.call.
@@ -55,6 +56,14 @@ test('as-completed-map: settled tasks retained by the Map, reported at the submi
   assert.equal(retained.library, 'piscina');
   assert.equal(retained.site.function, 'extractBatch');
   assert.ok(retained.count >= 10, `many settled tasks retained, got ${retained.count}`);
+  // What holds them: the Map `inFlight` declared at line 10, each task being a key of it.
+  assert.ok(retained.retainers, 'retainers named from a heap snapshot');
+  const holder = retained.retainers.find((s) => s.name.startsWith('variable inFlight'));
+  assert.ok(holder, `held by the variable inFlight: ${retained.retainers.map((s) => s.name).join(' <- ')}`);
+  assert.equal(holder.site?.file, file);
+  assert.equal(holder.site?.line, 10);
+  assert.match(retained.retainers[retained.retainers.length - 2].name, /^Map entry/);
+  assert.ok((retained.retainedBytes ?? 0) > 64 * 1024 * 10, 'the result buffers are counted as retained');
   assert.equal(ran.code, 0);
 });
 
