@@ -47,6 +47,8 @@ export class Entry {
   state: HandleState;
   settledAt = 0;
   error: string | undefined = undefined;
+  /** Set only while a heap snapshot is taken: lets the collector find this record's object (correlate.ts). */
+  tag: string | undefined = undefined;
   detail: string | undefined;
   /** Its settlement is seen as it happens right now, whatever its kind says (see `Registry.watch`). */
   watched = false;
@@ -319,6 +321,21 @@ export class Registry {
       } else if (entry.createdAt <= limit) n++;
     }
     return n;
+  }
+
+  /** Tags the records of these handles for a heap snapshot (see collector/correlate.ts). */
+  tag(ids: number[], prefix: string): void {
+    for (const id of ids) {
+      const entry = this.#entries.get(id);
+      // A concatenation stays a cons string, which a heap snapshot names "(concatenated string)": use it as
+      // a property key once to get the flat (internalized) string whose text the snapshot shows.
+      if (entry) entry.tag = Object.keys({ [prefix + id]: 0 })[0];
+    }
+  }
+
+  /** Removes every tag. */
+  untag(): void {
+    for (const entry of this.#entries.values()) entry.tag = undefined;
   }
 
   /**
