@@ -3,7 +3,8 @@
 // (parse + dominators + retained sizes) vs plain JSON.parse, on generated snapshots.
 //   node bench/snapshot/run.mjs [--quick] [--only 100mb,1gb,17m] [--reps N]
 // Each run is a fresh process; runs alternate A-B-C-C-B-A so drift hits every tool alike. Prints time and
-// peak-RSS (maxRSS) per tool and the ratios. memlab must be installed in bench/snapshot/memlab with
+// peak-RSS (maxRSS) per tool and the ratios: the median of the runs (with the default one A-B-C-C-B-A round,
+// two runs per tool, that is the lower of the two). memlab must be installed in bench/snapshot/memlab with
 // PUPPETEER_SKIP_DOWNLOAD=1 npm install; without it, memlab rows are skipped.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
