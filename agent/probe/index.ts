@@ -18,6 +18,7 @@ import { AdapterInstaller } from './adapters/adapter';
 import { ADAPTERS } from './adapters';
 import { installModuleHook } from './modules';
 import { installEsmHooks } from './esm-hooks';
+import { installListeners } from './listeners';
 import { installPromiseHooks } from './promises';
 
 export const PROBE_KEY = Symbol.for('leak-agent');
@@ -68,6 +69,7 @@ export class Probe {
     if (this.#installed || this.#ctx.level === 'off') return;
     this.#installed = true;
     installHandles(this.#ctx);
+    installListeners(this.#ctx);
     const adapters = new AdapterInstaller(this.#ctx);
     installModuleHook(this.#ctx, adapters, ADAPTERS);
     installEsmHooks(this.#ctx, adapters, ADAPTERS);
