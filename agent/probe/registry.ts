@@ -82,6 +82,8 @@ export class Registry {
   readonly #options: RegistryOptions;
   readonly startedAt = Date.now();
   #nextId = 1;
+  /** When the previous `read()` ran (0: never). */
+  #lastReadAt = 0;
   /** Handles ever tracked (a cheap "anything new?" check). */
   createdCount = 0;
   droppedHandles = 0;
@@ -170,11 +172,11 @@ export class Registry {
   }
 
   /** Records a state change (settled, released, closed). Unknown ids are ignored. */
-  settle(id: number, state: HandleState, error?: string): void {
+  settle(id: number, state: HandleState, error?: string, at = Date.now()): void {
     const entry = this.#entries.get(id);
     if (!entry || DONE_STATES.has(entry.state)) return;
     entry.state = state;
-    entry.settledAt = Date.now();
+    entry.settledAt = at;
     if (error !== undefined) entry.error = error;
     const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
     if (counters) {
@@ -244,7 +246,9 @@ export class Registry {
       }
       if (live?.state && live.state !== entry.state && !DONE_STATES.has(entry.state)) {
         if (DONE_STATES.has(live.state)) {
-          this.settle(entry.id, live.state, live.error);
+          // Found settled only now: it settled after it was created and after the previous read (the
+          // earliest bound, so that a result held since is judged by how long it could have been held).
+          this.settle(entry.id, live.state, live.error, Math.max(entry.createdAt, this.#lastReadAt));
           if (!this.#entries.has(entry.id)) continue;
         } else entry.state = live.state;
       }
@@ -289,6 +293,7 @@ export class Registry {
       if (entry) this.#forget(entry);
       handles.splice(handles.indexOf(pool), 1);
     }
+    this.#lastReadAt = now;
     return {
       version: 1,
       pid: process.pid,
