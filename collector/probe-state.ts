@@ -96,6 +96,8 @@ export interface SiteCounters {
   released: number;
   /** Collected while still pending/unreleased (a FinalizationRegistry saw it go: abandoned). */
   abandoned: number;
+  /** Of `abandoned`, how many were still `queued` (never started, or an acquisition never handed a resource). */
+  abandonedQueued?: number;
   /** Rejection error names and their counts. */
   errors: Record<string, number>;
 }

@@ -132,11 +132,6 @@ function summarise(kind: FindingKind, records: HandleRecord[], library: string, 
           ? `${plural(n, `${lib}acquisition`)} still waiting for a resource after ${seconds(oldest)}`
           : `${things(n, 'queued ')} never started (${seconds(oldest)})`;
       }
-      if (records.every((r) => r.state === 'queued')) {
-        return type === 'resource'
-          ? `${plural(n, `${lib}acquisition`)} still waiting for a resource after ${seconds(oldest)}`
-          : `${things(n, 'queued ')} never started (${seconds(oldest)})`;
-      }
       return `${things(n, 'pending ')} for ${seconds(oldest)}, not keeping the process alive`;
     case 'retained':
       return `${things(n, 'settled ')} still reachable after a full GC`;
@@ -210,7 +205,9 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
   // Work collected while still pending: abandoned.
   for (const c of state.counters) {
     if (c.abandoned === 0 || (c.type !== 'task' && c.type !== 'resource' && c.type !== 'promise')) continue;
-    const kind: FindingKind = c.type === 'resource' ? 'unreleased' : 'unsettled';
+    // An acquisition collected while still waiting never got its resource: unsettled, not unreleased.
+    const waiting = c.type === 'resource' && (c.abandonedQueued ?? 0) === c.abandoned;
+    const kind: FindingKind = c.type === 'resource' && !waiting ? 'unreleased' : 'unsettled';
     const key = `${kind}|${c.type}|${c.library}|${c.site}`;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { kind, records: [], site: c.site }));

@@ -64,6 +64,19 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
     return result;
   }
 
+  /**
+   * When the exports value itself is replaced (a class or factory behind a Proxy), the module's cache entry
+   * gets it too: an ESM `import` of a CJS package reads `module.exports` from there, not `_load`'s result.
+   */
+  function adaptCached(file: string, adapter: PoolAdapter, exports: unknown): unknown {
+    const result = adapt(adapter, exports);
+    if (result !== exports) {
+      const mod = (Module as unknown as { _cache: Record<string, { exports: unknown } | undefined> })._cache[file];
+      if (mod && mod.exports === exports) ctx.patcher.replace(mod, 'exports', result);
+    }
+    return result;
+  }
+
   ctx.patcher.wrap(Module, '_load', (original) =>
     function _load(this: unknown, request: unknown) {
       // eslint-disable-next-line prefer-rest-params
@@ -75,11 +88,11 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
         if (bare) {
           // eslint-disable-next-line prefer-rest-params
           const file = M._resolveFilename(request, arguments[1], false);
-          return adapterForFile(file) === bare ? adapt(bare, exports) : exports;
+          return adapterForFile(file) === bare ? adaptCached(file, bare, exports) : exports;
         }
         if (request.includes(NM)) {
           const adapter = adapterForFile(request);
-          if (adapter) return adapt(adapter, exports);
+          if (adapter) return adaptCached(request, adapter, exports);
         }
       } catch {
         // never throw into the app

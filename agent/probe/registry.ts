@@ -382,7 +382,10 @@ export class Registry {
     this.#entries.delete(id);
     if (ABANDON_KINDS.has(entry.kind.type) && (entry.kind.observed || entry.watched) && !DONE_STATES.has(entry.state)) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
-      if (counters) counters.abandoned++;
+      if (counters) {
+        counters.abandoned++;
+        if (entry.state === 'queued') counters.abandonedQueued = (counters.abandonedQueued ?? 0) + 1;
+      }
     }
   }
 }
