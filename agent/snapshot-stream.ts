@@ -37,7 +37,10 @@ class ChunkQueue implements AsyncIterable<Uint8Array> {
   }
 }
 
-/** Takes a snapshot of the target through `cdp` and returns it parsed. */
+/**
+ * Takes a snapshot of the target through `cdp` and returns it parsed. HeapProfiler stays enabled (heap
+ * object ids resolve only while it is): the caller disables it when done with the ids.
+ */
 export async function snapshotOverCdp(cdp: CdpClient): Promise<HeapGraph> {
   const queue = new ChunkQueue();
   const off = cdp.on('HeapProfiler.addHeapSnapshotChunk', ({ chunk }) => queue.push(Buffer.from(chunk, 'utf8')));
@@ -50,7 +53,6 @@ export async function snapshotOverCdp(cdp: CdpClient): Promise<HeapGraph> {
     await new Promise((resolve) => setImmediate(resolve));
     off();
     queue.end();
-    await cdp.send('HeapProfiler.disable').catch(() => undefined);
   }
   return parsed;
 }

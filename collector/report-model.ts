@@ -25,6 +25,8 @@ export interface RetainerStep {
   edge?: string;
   /** Where the holder is declared or suspended, when known. */
   site?: Frame;
+  /** For a suspended async function or generator: its heap object id (to read the exact `await` line live). */
+  suspendedId?: number;
 }
 
 /** Work grouped under a finding (for a pool: the tasks submitted to it, per user site). */

@@ -390,9 +390,11 @@ export function describeNode(graph: HeapGraph, node: number, opts: NamingOptions
 export function nameRetainerPath(graph: HeapGraph, path: RawPath, opts: NamingOptions = {}): RetainerStep[] {
   const steps: RetainerStep[] = [];
   const { nodes, edges } = path;
-  const push = (name: string, edge: number, site: Frame | null): void => {
+  const push = (name: string, edge: number, site: Frame | null, generator = -1): void => {
     const step: RetainerStep = { name, edge: graph.edgeType(edge) };
     if (site) step.site = site;
+    // On a live target the exact `await` line can be read for this object ([[GeneratorLocation]]).
+    if (generator >= 0) step.suspendedId = graph.nodeId(generator);
     steps.push(step);
   };
   let i = 0;
@@ -466,7 +468,7 @@ export function nameRetainerPath(graph: HeapGraph, path: RawPath, opts: NamingOp
       const gen = i + 4 < nodes.length && isGeneratorObject(graph, nodes[i + 4]) && graph.nodeName(nodes[i + 1]) === 'system / PromiseReaction' ? nodes[i + 4] : -1;
       if (gen >= 0) {
         const g = describeGenerator(graph, gen);
-        push(withSite(`${g.name}, awaiting a Promise`, g.site), e, g.site);
+        push(withSite(`${g.name}, awaiting a Promise`, g.site), e, g.site, gen);
         i += 4;
         continue;
       }
@@ -482,7 +484,7 @@ export function nameRetainerPath(graph: HeapGraph, path: RawPath, opts: NamingOp
     if (isGeneratorObject(graph, holder)) {
       const g = describeGenerator(graph, holder);
       if (ename === 'parameters_and_registers' && i + 1 < edges.length) {
-        push(withSite(`local or argument of ${g.name}`, g.site), edges[i + 1], g.site);
+        push(withSite(`local or argument of ${g.name}`, g.site), edges[i + 1], g.site, holder);
         i += 2;
         continue;
       }
@@ -490,7 +492,7 @@ export function nameRetainerPath(graph: HeapGraph, path: RawPath, opts: NamingOp
         i++; // the next step names the variable with its scope
         continue;
       }
-      push(withSite(isPromiseNode(graph, target) ? `result promise of ${g.name}` : `${ename} of ${g.name}`, g.site), e, g.site);
+      push(withSite(isPromiseNode(graph, target) ? `result promise of ${g.name}` : `${ename} of ${g.name}`, g.site), e, g.site, holder);
       i++;
       continue;
     }

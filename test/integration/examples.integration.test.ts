@@ -73,3 +73,34 @@ test('as-completed-map-fixed: entries deleted, empty report', async () => {
   assert.deepEqual(report.findings, []);
   assert.equal(ran.code, 0);
 });
+
+test('pending-reply-map: promises never settled, held by the pending Map of the client, at their lines', async () => {
+  const file = example('pending-reply-map.js');
+  const { report } = await leakAgentRun(['node', file], SAFE);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [file]);
+  const call = report.findings.find((f) => f.site.line === 23);
+  assert.ok(call?.retainers, 'retainers of the never-settled promise');
+  const names = call.retainers.map((s) => s.name);
+  assert.ok(names.some((n) => n.startsWith('variable client (module scope')), names.join(' <- '));
+  assert.ok(names.some((n) => n.startsWith('property pending of RpcClient')), names.join(' <- '));
+  assert.ok(names.some((n) => n.startsWith('Map entry')), names.join(' <- '));
+  assert.equal(call.count, 10);
+});
+
+test('pending-reply-map-fixed: timed-out calls remove their entry, empty report', async () => {
+  const { report } = await leakAgentRun(['node', example('pending-reply-map-fixed.js')], SAFE);
+  assert.deepEqual(report.findings, []);
+});
+
+test('a live target names the exact await line of a suspended async function ([[GeneratorLocation]])', async () => {
+  const file = join(ROOT, 'test', 'fixtures', 'await-line', 'stuck-service.js');
+  const { report } = await leakAgentRun(['node', file], ['--timeout', '3', '--threshold', '500']);
+  const stuck = report.findings.find((f) => f.kind === 'unsettled' && f.site.line === 6);
+  assert.ok(stuck, `the never-settled promise of ask() at line 6: ${report.findings.map((f) => `${f.kind}:${f.site.line}`).join(', ')}`);
+  const steps = report.findings.flatMap((f) => f.retainers ?? []);
+  const suspended = steps.find((s) => s.name.includes('suspended at await'));
+  assert.ok(suspended, `a step names the await: ${steps.map((s) => s.name).join(' | ')}`);
+  assert.equal(suspended.site?.file, file);
+  assert.equal(suspended.site?.line, 11, 'the line of `await ask(id)`, not the declaration (9)');
+});
