@@ -38,16 +38,20 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
     return main;
   }
 
-  /** The adapter for a loaded file, when that file is a package's main entry. */
-  function adapterForFile(file: string): PoolAdapter | undefined {
+  /** The adapter of the package a path lies in (any file of it), or undefined. */
+  function packageOf(file: string): { adapter: PoolAdapter; pkgDir: string } | undefined {
     const at = file.lastIndexOf(NM);
     if (at < 0) return undefined;
     const rest = file.slice(at + NM.length).split(sep);
     const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
     const adapter = byName.get(name);
-    if (!adapter) return undefined;
-    const pkgDir = join(file.slice(0, at + NM.length), name);
-    return mainOf(pkgDir) === file ? adapter : undefined;
+    return adapter ? { adapter, pkgDir: join(file.slice(0, at + NM.length), name) } : undefined;
+  }
+
+  /** The adapter for a loaded file, when that file is a package's main entry. */
+  function adapterForFile(file: string): PoolAdapter | undefined {
+    const pkg = packageOf(file);
+    return pkg && mainOf(pkg.pkgDir) === file ? pkg.adapter : undefined;
   }
 
   function adapt(adapter: PoolAdapter, exports: unknown): unknown {
@@ -91,8 +95,14 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
           return adapterForFile(file) === bare ? adaptCached(file, bare, exports) : exports;
         }
         if (request.includes(NM)) {
-          const adapter = adapterForFile(request);
-          if (adapter) return adaptCached(request, adapter, exports);
+          let file = request;
+          // `require('/abs/node_modules/pkg')` names the package folder: resolve it to its main file.
+          if (adapterForFile(file) === undefined && packageOf(file) !== undefined) {
+            // eslint-disable-next-line prefer-rest-params
+            file = M._resolveFilename(request, arguments[1], false);
+          }
+          const adapter = adapterForFile(file);
+          if (adapter) return adaptCached(file, adapter, exports);
         }
       } catch {
         // never throw into the app

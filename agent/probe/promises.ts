@@ -22,7 +22,11 @@ export function installPromiseHooks(ctx: ProbeContext): void {
     inHook = true;
     try {
       const site = sites.capture(onInit);
-      if (site !== 0 && sites.records[site].user) registry.track(promise, PROMISE, site);
+      const record = sites.records[site];
+      // An ES module's own evaluation promise (top-level await) is created "at" 1:1 of the module with no
+      // function: it is the module system's, not the user's.
+      const moduleEvaluation = record.frame.line === 1 && record.frame.column === 1 && record.frame.function === null;
+      if (site !== 0 && record.user && !moduleEvaluation) registry.track(promise, PROMISE, site);
     } catch {
       // never throw into the app
     } finally {
