@@ -24,7 +24,7 @@ const root = resolve(here, '..', '..');
 // Options
 
 function parseArgs(argv) {
-  const o = { pairs: 10, quick: false, workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180, budget: 4000 };
+  const o = { pairs: 8, quick: false, workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180, budget: 4000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -318,7 +318,7 @@ function gitHead() {
 
 function readHelp() {
   return `usage: node bench/overhead/run.mjs [options]
-  --pairs N        ABBA pairs per workload × variant (default 10; --quick: 2)
+  --pairs N        ABBA pairs per workload × variant (default 8; --quick: 2)
   --quick          smoke run: 2 pairs, work scaled to 0.25, budget 1000 ms (about 2 minutes)
   --budget MS      CPU budget per run: a slower variant stops there (default 4000; --quick: 1000)
   --scale F        multiply every workload's work size by F (default 1)
