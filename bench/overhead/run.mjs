@@ -6,7 +6,7 @@
 // the HTTP workload the median added client-side p99 (and p50) latency. A `control` variant runs
 // the baseline against itself so the noise floor is printed next to the real figures.
 //
-//   node bench/overhead/run.mjs [--pairs 10] [--quick] [--workloads a,b] [--variants x,y]
+//   node bench/overhead/run.mjs [--pairs 8] [--quick] [--workloads a,b] [--variants x,y]
 //                               [--scale 1] [--agent dist/agent/index.js] [--out file] [--timeout 180]
 //
 // Results: a table on stdout, and JSON (raw runs + summary) in bench/.cache/overhead.json, rewritten
