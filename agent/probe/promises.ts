@@ -25,7 +25,7 @@ export function installPromiseHooks(ctx: ProbeContext): void {
       const record = sites.records[site];
       // An ES module's own evaluation promise (top-level await) is created "at" 1:1 of the module with no
       // function: it is the module system's, not the user's.
-      const moduleEvaluation = record.frame.line === 1 && record.frame.column === 1 && record.frame.function === null;
+      const moduleEvaluation = record.frame.line === 1 && record.frame.column === 1 && record.frame.function === null && !record.frame.file.startsWith('[eval');
       if (site !== 0 && record.user && !moduleEvaluation) registry.track(promise, PROMISE, site);
     } catch {
       // never throw into the app

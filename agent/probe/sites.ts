@@ -14,8 +14,12 @@ import type { Frame, SiteRecord } from '../../collector/probe-state';
 const OWN_ROOT = dirname(dirname(__dirname)) + sep;
 const NODE_MODULES = `${sep}node_modules${sep}`;
 
-/** How many frames to capture: deep enough to climb out of a library into the user's code. */
-const CAPTURE_LIMIT = 24;
+/**
+ * How many frames to capture. Capture cost grows with depth (measured here: 1.9 µs at 3 frames, 3.9 µs at
+ * 10, 8.5 µs at 24), so a short capture first; a deeper one only when it ended inside a library.
+ */
+const CAPTURE_LIMIT = 10;
+const DEEP_CAPTURE_LIMIT = 48;
 /** How many frames a site keeps. */
 const KEEP_FRAMES = 8;
 
@@ -66,14 +70,23 @@ function functionName(cs: CallSite): string | null {
   return name;
 }
 
-/** Captures the current stack as plain frames, innermost first, without `node:` and agent frames. */
+/**
+ * Captures the current stack as plain frames, innermost first, without `node:` and agent frames. When the
+ * short capture holds no user frame and was cut at its limit, captures again deeper.
+ */
 export function captureFrames(skipAbove: Function): Frame[] {
+  const short = captureAt(skipAbove, CAPTURE_LIMIT);
+  if (short.truncated && !short.frames.some(isUserFrame)) return captureAt(skipAbove, DEEP_CAPTURE_LIMIT).frames;
+  return short.frames;
+}
+
+function captureAt(skipAbove: Function, limit: number): { frames: Frame[]; truncated: boolean } {
   const holder: { stack?: CallSite[] } = {};
   const prevLimit = Error.stackTraceLimit;
   const prevPrepare = Error.prepareStackTrace;
   let callSites: CallSite[] | undefined;
   try {
-    Error.stackTraceLimit = CAPTURE_LIMIT;
+    Error.stackTraceLimit = limit;
     Error.prepareStackTrace = passCallSites as typeof Error.prepareStackTrace;
     Error.captureStackTrace(holder, skipAbove);
     callSites = holder.stack;
@@ -82,13 +95,13 @@ export function captureFrames(skipAbove: Function): Frame[] {
     Error.prepareStackTrace = prevPrepare;
   }
   const frames: Frame[] = [];
-  if (!Array.isArray(callSites)) return frames;
+  if (!Array.isArray(callSites)) return { frames, truncated: false };
   for (const cs of callSites) {
     const file = normaliseFile(cs.getFileName());
     if (isInternal(file) || isOwn(file!)) continue;
     frames.push({ file: file!, line: cs.getLineNumber() ?? 0, column: cs.getColumnNumber() ?? 0, function: functionName(cs) });
   }
-  return frames;
+  return { frames, truncated: callSites.length >= limit };
 }
 
 /** True when a frame is the user's code: not in `node_modules`, not internal, not the agent. */
