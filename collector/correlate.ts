@@ -8,12 +8,23 @@
  * inspector id round trip is needed, so the same code serves a snapshot written by the app's own thread
  * at exit and one streamed over CDP.
  */
-import type { Report } from './report-model';
+import type { Report, RetainerStep } from './report-model';
 import { HeapGraph } from './snapshot/graph';
 import { retainerPath } from './snapshot/retainers';
 import { retainedSize } from './snapshot/dominators';
 
+import { dirname, sep } from 'node:path';
 import { TAG_PREFIX } from './tags';
+
+/** The agent's own files (dist/agent/): a step located there is the agent's wrapper, not the app's code. */
+const AGENT_DIR = `${dirname(__dirname)}${sep}agent${sep}`;
+
+/** Drops the agent's own locations from a step (the Worker subclass that observes construction, say). */
+function withoutAgentSite(step: RetainerStep): RetainerStep {
+  if (!step.site || !step.site.file.startsWith(AGENT_DIR)) return step;
+  const { site: _site, ...rest } = step;
+  return { ...rest, name: step.name.replace(/ \(class at [^)]*\)$/, '').replace(/ \([^()]*:\d+\)$/, '') };
+}
 
 /** Handle ids worth finding in a snapshot, from a report's findings. */
 export function sampleIds(report: Report): number[] {
@@ -52,7 +63,7 @@ export function correlate(report: Report, graph: HeapGraph, options: { showStrin
     const nodes = finding.samples.map((id) => objects.get(id)).filter((n): n is number => n !== undefined);
     if (nodes.length === 0) continue;
     for (const node of nodes) {
-      const path = retainerPath(graph, node, { showStrings: options.showStrings });
+      const path = retainerPath(graph, node, { showStrings: options.showStrings }).map(withoutAgentSite);
       if (path.length > 0) {
         finding.retainers = path;
         break;
