@@ -4,8 +4,9 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { Report } from '../../collector/report-model';
-import { FileNotFoundError, InvalidInputError } from '../errors';
+import { FileNotFoundError, InvalidArgumentError, InvalidInputError } from '../errors';
 import { renderText } from '../render/text';
+import { renderHtml } from '../render/html';
 
 /** Reads and checks a saved report. */
 export function collect(file: string): Report {
@@ -37,11 +38,16 @@ export function collect(file: string): Report {
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('render a saved JSON report (from run --out or LEAK_AGENT_OUT)')
+    .description('render a saved JSON report (from run --out or LEAK_AGENT_OUT) as text, HTML or JSON')
     .argument('<report.json>', 'the report file')
     .option('--json', 'print the report as JSON', false)
-    .action((file: string, opts: { json: boolean }) => {
+    .option('--html', 'print the report as a standalone HTML page', false)
+    .action((file: string, opts: { json: boolean; html: boolean }) => {
       const report = collect(file);
-      process.stdout.write(opts.json ? JSON.stringify(report, null, 2) + '\n' : renderText(report, { cwd: process.cwd(), color: process.stdout.isTTY === true }));
+      if (opts.json && opts.html) throw new InvalidArgumentError('--json and --html are exclusive');
+      const cwd = process.cwd();
+      if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+      else if (opts.html) process.stdout.write(renderHtml(report, { cwd }));
+      else process.stdout.write(renderText(report, { cwd, color: process.stdout.isTTY === true }));
     });
 }

@@ -57,6 +57,13 @@ test('report: missing file 66, not a report 66, a saved report renders', async (
   assert.match(text.stdout, /UNRELEASED +1 workerpool pool never ended, 1 live thread keeps the process alive; the pool object is unreachable/);
   assert.match(text.stdout, /created at +examples\/nested-pool-exit\.js:10 +new Foo/);
   assert.match(text.stdout, /tasks +examples\/nested-pool-exit\.js:15 +Foo\.call +3 submitted: 3 rejected/);
+  const html = await cli(['report', join(dir, 'r.json'), '--html']);
+  assert.equal(html.code, 0);
+  assert.match(html.stdout, /^<!doctype html>/);
+  assert.match(html.stdout, /<code>examples\/nested-pool-exit\.js:10<\/code> <span class="fn">new Foo<\/span>/);
+  assert.doesNotMatch(html.stdout, /<script/);
+  const both = await cli(['report', join(dir, 'r.json'), '--html', '--json']);
+  assert.equal(both.code, 64);
 });
 
 test('run stops an app stuck in a synchronous loop after --timeout and still reports', async () => {
