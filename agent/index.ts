@@ -11,7 +11,7 @@
  * the retainers from the snapshot, sends it to the CLI, and hands it back through a MessagePort that the
  * main thread reads with `receiveMessageOnPort` while it waits on a shared flag.
  */
-import { isMainThread, workerData, Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { writeFileSync, writeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import { parseConfig, type AgentConfig } from './config';
 import { Probe, PROBE_KEY } from './probe';
 import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage } from './worker';
+import { serveThread } from './threads';
 
 /** True when this thread is the agent's own analysis worker. */
 function isAgentWorker(): boolean {
@@ -36,10 +37,22 @@ interface WorkerLink {
 const SEND_WAIT_MS = 3000;
 const CORRELATE_WAIT_MS = 60_000;
 
+/**
+ * True in the internal thread `module.register()` starts for loader hooks (it runs the preload too, but
+ * runs no app code): a worker without a parent port.
+ */
+function isHooksThread(): boolean {
+  return !isMainThread && parentPort === null;
+}
+
 function start(): void {
-  if (!isMainThread) return; // Worker threads of the app: merged reporting comes with the adapters issue.
+  if (isHooksThread()) return;
   if ((globalThis as Record<symbol, unknown>)[PROBE_KEY]) return; // --require and --import both given
   const { config, problems } = parseConfig(process.env);
+  if (!isMainThread) {
+    startInThread(config);
+    return;
+  }
   for (const line of problems) writeLine(line);
   if (config.level === 'off') return;
 
@@ -77,6 +90,18 @@ function start(): void {
   }
 }
 
+/**
+ * An app worker thread: its own probe, read by the analysis worker over a BroadcastChannel (threads.ts) and
+ * merged into the main thread's reports with this thread's `threadId`. No analysis worker, no report of its
+ * own (the main thread's agent reports for the whole process); malformed settings were named by the main thread.
+ */
+function startInThread(config: AgentConfig): void {
+  if (config.level === 'off') return;
+  const probe = new Probe({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
+  probe.install();
+  serveThread(probe);
+}
+
 function startWorker(config: AgentConfig): WorkerLink | null {
   try {
     const flag = new Int32Array(new SharedArrayBuffer(4));
@@ -109,7 +134,7 @@ function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, lin
     if (!probe.writeSnapshot(snapshot, ids)) snapshot = null;
   }
   try {
-    const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
+    const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null, threads: probe.liveThreads() }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
     return (reply as Report | undefined) ?? report;
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,8 @@ import { writeSync } from 'node:fs';
 import type { AgentConfig } from './config';
 import type { ProbeState } from '../collector/probe-state';
 import type { Report, ReportReason } from '../collector/report-model';
-import { buildReport } from '../collector/report';
+import { buildReport, mergeThreadFindings } from '../collector/report';
+import { ThreadStates } from './threads';
 import { renderText } from '../cli/render/text';
 import { InspectorCdpClient } from './cdp/inspector-transport';
 import type { CdpClient } from './cdp/client';
@@ -44,11 +45,36 @@ async function evaluate<T>(expression: string): Promise<T> {
 }
 
 let lastSnapshotAt = 0;
+/** The app's worker threads (threads.ts). */
+const threads = new ThreadStates();
+/** How long a report waits for worker threads to answer: at exit (the main thread waits too), otherwise. */
+const THREADS_FINAL_WAIT_MS = 500;
+const THREADS_WAIT_MS = 2000;
 
-/** Reads the probe (after a full GC when `gc`) and builds the report. */
+/**
+ * Adds the findings of the app's worker threads: those that answer now (judged by `reason`) and the final
+ * states of those that ended on their own (judged as at exit). Threads the main thread knows as running
+ * that do not answer in time get a notice.
+ */
+async function addThreads(report: Report, reason: ReportReason, gc: boolean, running: number[], waitMs: number): Promise<void> {
+  try {
+    const read = await threads.read(gc, waitMs, running);
+    const options = { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version };
+    mergeThreadFindings(report, read.live, options);
+    mergeThreadFindings(report, read.ended, { ...options, reason: 'exit' });
+    for (const t of read.silent) report.notices.push(`leak-agent: worker thread ${t} did not answer within ${waitMs} ms (busy?): its findings are missing`);
+  } catch (err) {
+    report.notices.push(`leak-agent: worker threads not read (${(err as Error)?.message ?? err})`);
+  }
+}
+
+/** Reads the probe (after a full GC when `gc`) and builds the report, worker threads included. */
 async function build(reason: ReportReason, gc: boolean): Promise<Report> {
   const state = await evaluate<ProbeState>(`${PROBE}.read({ gc: ${gc} })`);
-  return buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
+  const running = await evaluate<number[]>(`${PROBE}.liveThreads()`).catch(() => [] as number[]);
+  const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
+  await addThreads(report, reason, gc, running, THREADS_WAIT_MS);
+  return report;
 }
 
 /**
@@ -129,7 +155,7 @@ if (config.channel && config.token) {
 
 /** Messages from the main thread; each is acknowledged through the shared flag. */
 export type WorkerMessage =
-  | { type: 'final'; report: Report; snapshot: string | null; send: boolean }
+  | { type: 'final'; report: Report; snapshot: string | null; send: boolean; threads: number[] }
   | { type: 'detach' };
 
 parentPort?.on('message', (message: WorkerMessage) => {
@@ -139,12 +165,15 @@ parentPort?.on('message', (message: WorkerMessage) => {
   };
   if (message.type === 'detach') {
     clearInterval(timer);
+    threads.close();
     cdp.close().then(done, done);
     return;
   }
   void (async () => {
     const built = message.report;
     if (message.snapshot) await correlateFile(built, message.snapshot);
+    // After correlation: the snapshot is of the main thread's heap only.
+    await addThreads(built, built.reason, true, message.threads ?? [], THREADS_FINAL_WAIT_MS);
     if (channel && message.send) await channel.send({ type: 'final', report: built });
     data.replies.postMessage(built);
   })().finally(done);
@@ -164,14 +193,14 @@ const timer = setInterval(async () => {
   if (polling) return;
   polling = true;
   try {
-    const overdue = await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`);
+    const overdue = (await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`)) + threads.overdue(config.thresholdMs);
     const gcAllowed = Date.now() - lastGcAt >= GC_INTERVAL_MS;
     if (overdue > 0 && (overdue !== lastOverdue || (!lastReadHadGc && gcAllowed))) {
       if (gcAllowed) lastGcAt = Date.now();
       lastReadHadGc = gcAllowed;
       const full = await build('threshold', gcAllowed);
       full.findings = full.findings.filter((f) => {
-        const key = `${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
+        const key = `${f.threadId}|${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
         if ((reported.get(key) ?? 0) >= f.count) return false;
         reported.set(key, f.count);
         return true;

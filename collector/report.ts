@@ -183,6 +183,30 @@ export function buildReport(states: ProbeState | ProbeState[], options: BuildOpt
   };
 }
 
+/**
+ * Adds the findings of other threads' probe states (app worker threads) to a report built from the main
+ * thread's state. Their `samples` are dropped: registry ids are per thread and a heap snapshot is of one
+ * thread's heap, so they cannot be correlated with the main thread's snapshot. `options.reason` judges
+ * them (the final states of threads that ended are judged as at `exit`: nothing pending there can settle).
+ */
+export function mergeThreadFindings(report: Report, states: ProbeState[], options: BuildOptions): void {
+  if (states.length === 0) return;
+  const added = buildReport(states, options);
+  for (const f of added.findings) delete f.samples;
+  report.findings.push(...added.findings);
+  report.findings.sort(
+    (a, b) =>
+      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
+      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+      b.count - a.count ||
+      a.site.file.localeCompare(b.site.file) ||
+      a.site.line - b.site.line,
+  );
+  for (const n of added.notices) if (!report.notices.includes(n)) report.notices.push(n);
+  report.dropped.handles += added.dropped.handles;
+  report.dropped.sites += added.dropped.sites;
+}
+
 /** Kinds whose objects are worth finding in a heap snapshot (what holds them). */
 const CORRELATED = new Set<FindingKind>(['retained', 'unsettled', 'unreleased']);
 

@@ -100,6 +100,20 @@ export class Probe {
     }
   }
 
+  /** threadIds of the worker threads this thread started that still run (a finished Worker reads -1). */
+  liveThreads(): number[] {
+    const ids: number[] = [];
+    try {
+      for (const worker of this.#ctx.registry.liveObjectsOf('worker')) {
+        const id = (worker as { threadId?: unknown }).threadId;
+        if (typeof id === 'number' && id > 0) ids.push(id);
+      }
+    } catch {
+      // never throw into the app
+    }
+    return ids;
+  }
+
   /**
    * Writes a heap snapshot of this thread to `file` with the records of `ids` tagged so the collector can
    * find their objects. Synchronous: it pauses the app while V8 writes it. Returns false on failure.

@@ -222,6 +222,17 @@ export class Registry {
     return ids.reverse();
   }
 
+  /** The still-reachable objects of live records of one type (a synchronous use only: they are strong refs). */
+  liveObjectsOf(type: HandleType): object[] {
+    const objects: object[] = [];
+    for (const entry of this.#entries.values()) {
+      if (entry.kind.type !== type || DONE_STATES.has(entry.state)) continue;
+      const obj = entry.ref?.deref();
+      if (obj !== undefined) objects.push(obj);
+    }
+    return objects;
+  }
+
   /**
    * A plain-data copy of everything. `afterGc` says whether a full GC ran just before (in the same
    * synchronous job), so that `alive` means "still reachable". Records of done OS handles are dropped here.

@@ -148,7 +148,7 @@ export async function collect(argv: string[], options: RunOptions): Promise<RunR
  * settled results that were retained for a while: they happened, so they are reported, marked as such.
  */
 function addThresholdFindings(report: Report, server: ChannelServer): void {
-  const key = (f: Finding): string => `${f.pid ?? 0}|${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
+  const key = (f: Finding): string => `${f.pid ?? 0}|${f.threadId ?? 0}|${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
   const final = new Set(report.findings.map(key));
   // Pushed again whenever the count grew: keep the latest (largest) of each.
   const latest = new Map<string, Finding>();

@@ -1,0 +1,59 @@
+/**
+ * Worker threads (issue 3 item 4): the preload's probe inside the app's worker threads, merged into the
+ * main thread's report with each finding's `threadId`: live threads answer when the report is made, a
+ * thread that ended on its own left its final state. At the production default level (`sample`).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { ROOT, leakAgentRun, assertFindingsMatchMarkers, assertContract } from './harness';
+import type { Report } from '../../collector/report-model';
+
+const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'threads', name);
+const ARGS = ['--level', 'sample', '--timeout', '3', '--threshold', '300'];
+
+/** The worker's threadId as the fixture printed it (with --json the app's stdout goes to stderr). */
+function printedThreadId(output: string): number {
+  const m = /worker threadId (\d+)/.exec(output);
+  assert.ok(m, `the fixture printed its worker's threadId:\n${output}`);
+  return Number(m[1]);
+}
+
+function inFile(report: Report, file: string): Report['findings'] {
+  return report.findings.filter((f) => f.site.file === file);
+}
+
+test('leaks inside a live worker thread: exact lines in the worker file, with its threadId', async () => {
+  const main = fixture('main-leaky.js');
+  const worker = fixture('worker-leaky.js');
+  const { report, ran } = await leakAgentRun(['node', main], ARGS);
+  assertContract(report);
+  assert.equal(report.reason, 'timeout');
+  assertFindingsMatchMarkers(report, [main, worker], { onlyFiles: true });
+  const threadId = printedThreadId(ran.stderr);
+  assert.ok(threadId > 0);
+  for (const f of inFile(report, worker)) assert.equal(f.threadId, threadId, `${f.kind} ${f.resource} is the worker's`);
+  for (const f of inFile(report, main)) assert.equal(f.threadId, 0);
+  const interval = inFile(report, worker).find((f) => f.resource === 'interval');
+  assert.equal(interval?.keepsProcessAlive, true);
+  const task = inFile(report, worker).find((f) => f.resource === 'task');
+  assert.equal(task?.library, 'piscina');
+});
+
+test('a worker that ends on its own: its final state is in the report at the main thread\'s quiet point', async () => {
+  const worker = fixture('worker-ended.js');
+  const { report, ran } = await leakAgentRun(['node', fixture('main-ended.js')], ARGS);
+  assertContract(report);
+  assert.equal(report.reason, 'quiet');
+  assertFindingsMatchMarkers(report, [worker]);
+  assert.equal(report.findings[0].threadId, printedThreadId(ran.stderr));
+  assert.equal(ran.code, 0);
+});
+
+test('a clean worker (settled task, cleared interval, pool destroyed): empty report', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('main-clean.js')], ARGS);
+  assertContract(report);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line} thread ${f.threadId}`), []);
+  assert.equal(ran.code, 0);
+  assert.match(ran.stderr, /worker said 42/);
+});
