@@ -65,6 +65,8 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
       ctx.registry.notice(`leak-agent: could not adapt ${adapter.library} (${(err as Error)?.message ?? err}); not tracked`);
     }
     applied.set(exports, result);
+    // The replaced value may come back through `_load` (a later require of the same file): not again.
+    if (result !== null && (typeof result === 'object' || typeof result === 'function')) applied.set(result as object, result);
     return result;
   }
 
@@ -80,6 +82,31 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
     }
     return result;
   }
+
+  /**
+   * The exports value is adapted as the package's main file finishes evaluating, before `Module.prototype
+   * .load` returns: that is where Node snapshots `module.exports` for an ESM `import` of a CJS package (its
+   * CJS cache for the ESM loader), which never reads `_load`'s result nor the `require.cache` entry later.
+   * So a replaced factory export (p-limit's `pLimit` behind a Proxy) reaches ESM importers and `require`
+   * callers alike. (`_load` below still covers packages loaded before the agent.)
+   */
+  ctx.patcher.wrap((Module as unknown as { prototype: object }).prototype, '_compile', (original) =>
+    function _compile(this: unknown, _content: unknown, filename: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      const result = Reflect.apply(original, this, arguments);
+      try {
+        const adapter = typeof filename === 'string' && filename.includes(NM) ? adapterForFile(filename) : undefined;
+        const mod = this as { exports?: unknown } | null;
+        if (adapter && mod !== null && typeof mod === 'object') {
+          const adapted = adapt(adapter, mod.exports);
+          if (adapted !== mod.exports) mod.exports = adapted;
+        }
+      } catch {
+        // never throw into the app's require
+      }
+      return result;
+    },
+  );
 
   ctx.patcher.wrap(Module, '_load', (original) =>
     function _load(this: unknown, request: unknown) {

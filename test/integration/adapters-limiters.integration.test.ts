@@ -24,6 +24,8 @@ async function clean(name: string): Promise<void> {
   assert.equal(ran.code, 0, ran.stderr);
 }
 
+test('p-limit (CJS) imported from an ES module: unsettled at the queued limit(fn) lines', () => leaky('p-limit-clear-queue.mjs'));
+test('p-limit imported from an ES module, used correctly: empty', () => clean('p-limit-ok.mjs'));
 test('p-queue (ESM only, through the loader hook): the stuck job and the cleared job', () => leaky('p-queue-clear.mjs'));
 test('p-queue used correctly: empty', () => clean('p-queue-ok.mjs'));
 test('EventEmitter: listener growth at the on() line', () => leaky('emitter-growth.js'));
