@@ -37,6 +37,19 @@ interface Group {
   records: HandleRecord[];
   site: number;
   counters?: SiteCounters;
+  /** OS handles a pool's library opened on its own: the pool (the finding is at its creation line) and the handles' own site. */
+  pool?: HandleRecord;
+  handleSite?: number;
+}
+
+/**
+ * An OS handle opened by a library with no user frame on the stack (tarn's reaping interval) and owned by
+ * a live pool of that library: reported at the pool's creation line, the user's line.
+ */
+function owningPool(record: HandleRecord, state: ProbeState, pools: Map<number, HandleRecord>): HandleRecord | undefined {
+  if (record.owner === 0 || record.type === 'worker' || !OS_HANDLES.has(record.type)) return undefined;
+  if (state.sites[record.site]?.user !== false) return undefined;
+  return pools.get(record.owner);
 }
 
 function quietOrExit(reason: ReportReason): boolean {
@@ -221,9 +234,11 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     if (!kind) continue;
     // Never started and started-but-stuck are different bugs: separate findings.
     const phase = record.state === 'queued' ? '|queued' : '';
-    const key = `${kind}|${record.type}|${record.library}|${record.site}${phase}`;
+    const pool = owningPool(record, state, pools);
+    const site = pool ? pool.site : record.site;
+    const key = `${kind}|${record.type}|${record.library}|${site}${phase}${pool ? `|${record.site}` : ''}`;
     let group = groups.get(key);
-    if (!group) groups.set(key, (group = { kind, records: [], site: record.site }));
+    if (!group) groups.set(key, (group = pool ? { kind, records: [], site, pool, handleSite: record.site } : { kind, records: [], site }));
     group.records.push(record);
   }
   // Work collected while still pending: abandoned.
@@ -243,6 +258,7 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     const type = first?.type ?? group.counters!.type;
     const library = first?.library ?? group.counters!.library;
     const site = state.sites[group.site];
+    const handleSite = group.handleSite !== undefined ? state.sites[group.handleSite] : undefined;
     const abandoned = group.counters?.abandoned ?? 0;
     const ages = group.records.map((r) => state.now - r.createdAt);
     const errors: Record<string, number> = {};
@@ -252,11 +268,11 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
       site: frameOf(state, group.site),
       count: group.records.length + abandoned,
       keepsProcessAlive: group.records.some((r) => r.keepsProcessAlive),
-      stack: site?.stack ?? [],
+      stack: handleSite ? [...handleSite.stack, site?.frame ?? frameOf(state, group.site)] : site?.stack ?? [],
       resource: type,
       library,
-      summary: summarise(group.kind, group.records, library, type, abandoned, state),
-      libraryFrame: site?.library ?? null,
+      summary: summarise(group.kind, group.records, library, type, abandoned, state) + (group.pool ? `, opened by its ${group.pool.library} pool (created here)` : ''),
+      libraryFrame: handleSite ? handleSite.frame : site?.library ?? null,
       ageMs: { max: ages.length ? Math.max(...ages) : 0, min: ages.length ? Math.min(...ages) : 0 },
       states: countStates(group.records),
       errors,

@@ -10,6 +10,7 @@ import timers = require('node:timers');
 import childProcess = require('node:child_process');
 import workerThreads = require('node:worker_threads');
 import { syncBuiltinESMExports } from 'node:module';
+import { sep } from 'node:path';
 import type { HandleKind, LiveState } from './registry';
 import { Sampler, type ProbeContext } from './context';
 
@@ -99,6 +100,42 @@ const WORKER: HandleKind = {
   },
 };
 
+const NM = `${sep}node_modules${sep}`;
+
+/** The npm package a node_modules path lies in (`@scope/name` or `name`), or null. */
+function packageOf(file: string): string | null {
+  const at = file.lastIndexOf(NM);
+  if (at < 0) return null;
+  const rest = file.slice(at + NM.length).split(sep);
+  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+}
+
+/**
+ * The pool that owns a handle a library opened with no user frame on the stack (tarn's reaping
+ * `setInterval`, started from a timer; undici's sockets, opened from its own event loop turns): the pool
+ * whose method is running, else the newest live pool of the library the stack lies in. Then the report
+ * leads with the user's pool creation line instead of a node_modules line. A handle opened from user code
+ * keeps its own site and no owner. Runs only for library-only stacks (rare; sampled like the rest).
+ */
+function ownerOf(ctx: ProbeContext, site: number): number {
+  try {
+    const record = ctx.sites.records[site];
+    if (site === 0 || !record || record.user) return 0;
+    if (ctx.activePool !== 0) return ctx.activePool;
+    const seen = new Set<string>();
+    for (const frame of record.stack.length > 0 ? record.stack : [record.frame]) {
+      const library = packageOf(frame.file);
+      if (library === null || seen.has(library)) continue;
+      seen.add(library);
+      const pool = ctx.registry.newestLivePool(library);
+      if (pool !== 0) return pool;
+    }
+  } catch {
+    // never throw into the app
+  }
+  return 0;
+}
+
 /** Installs every OS-handle patch. */
 export function installHandles(ctx: ProbeContext): void {
   installTimers(ctx);
@@ -116,7 +153,8 @@ function installTimers(ctx: ProbeContext): void {
       const timer = Reflect.apply(original, this, arguments) as object;
       const ms = Number(arguments[1]);
       if ((ctx.level === 'full' || ms >= SHORT_TIMEOUT_MS) && timeouts.take() && typeof timer === 'object' && timer !== null) {
-        registry.track(timer, TIMEOUT, sites.capture(setTimeout));
+        const site = sites.capture(setTimeout);
+        registry.track(timer, TIMEOUT, site, ownerOf(ctx, site));
       }
       return timer;
     };
@@ -124,7 +162,10 @@ function installTimers(ctx: ProbeContext): void {
     function setInterval(this: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const timer = Reflect.apply(original, this, arguments) as object;
-      if (typeof timer === 'object' && timer !== null) registry.track(timer, INTERVAL, sites.capture(setInterval));
+      if (typeof timer === 'object' && timer !== null) {
+        const site = sites.capture(setInterval);
+        registry.track(timer, INTERVAL, site, ownerOf(ctx, site));
+      }
       return timer;
     };
   // globalThis.setTimeout and timers.setTimeout are the same function; patch both places.
@@ -144,7 +185,10 @@ function installNet(ctx: ProbeContext): void {
   const { registry, sites, patcher } = ctx;
   patcher.wrap(net.Server.prototype, 'listen', (original) =>
     function listen(this: unknown) {
-      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0) registry.track(this, SERVER, sites.capture(listen));
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0) {
+        const site = sites.capture(listen);
+        registry.track(this, SERVER, site, ownerOf(ctx, site));
+      }
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original, this, arguments);
     },
@@ -152,7 +196,10 @@ function installNet(ctx: ProbeContext): void {
   const sockets = new Sampler(ctx.level, 256, 16);
   patcher.wrap(net.Socket.prototype, 'connect', (original) =>
     function connect(this: unknown) {
-      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) registry.track(this, SOCKET, sites.capture(connect));
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) {
+        const site = sites.capture(connect);
+        registry.track(this, SOCKET, site, ownerOf(ctx, site));
+      }
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original, this, arguments);
     },
@@ -165,7 +212,10 @@ function installChildProcess(ctx: ProbeContext): void {
     function spawn(this: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const result = Reflect.apply(original, this, arguments);
-      if (this !== null && typeof this === 'object') registry.track(this, CHILD, sites.capture(spawn));
+      if (this !== null && typeof this === 'object') {
+        const site = sites.capture(spawn);
+        registry.track(this, CHILD, site, ownerOf(ctx, site));
+      }
       return result;
     },
   );

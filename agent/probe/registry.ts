@@ -78,6 +78,8 @@ export class Registry {
   readonly #counters = new Map<number, SiteCounters>();
   readonly #byObject = new WeakMap<object, Entry>();
   readonly #finalizer: FinalizationRegistry<number>;
+  /** Libraries that ever registered a pool. */
+  readonly #poolLibraries = new Set<string>();
   readonly #sites: SiteTable;
   readonly #options: RegistryOptions;
   readonly startedAt = Date.now();
@@ -132,6 +134,7 @@ export class Registry {
       return 0;
     }
     const id = this.#nextId++;
+    if (kind.type === 'pool') this.#poolLibraries.add(kind.library);
     const entry = new Entry(id, kind, site, owner, Date.now(), obj === null ? null : new WeakRef(obj), state, detail);
     this.#entries.set(id, entry);
     if (obj !== null) {
@@ -211,6 +214,15 @@ export class Registry {
   forget(id: number): void {
     const entry = this.#entries.get(id);
     if (entry) this.#forget(entry);
+  }
+
+  /**
+   * The newest live pool of one library, or 0 (the owner of a handle the library opened on its own). Cheap
+   * for libraries that never made a pool: they are not looked for.
+   */
+  newestLivePool(library: string): number {
+    if (!this.#poolLibraries.has(library)) return 0;
+    return this.livePoolsOf(library)[0] ?? 0;
   }
 
   /** Live pools of one library, newest first (to attribute threads a library starts on its own). */
