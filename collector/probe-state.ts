@@ -79,6 +79,14 @@ export interface HandleRecord {
   delayMs?: number;
   /** Short human detail: `interval 1000 ms`, `port 41234`, `pid 4711`. */
   detail?: string;
+  /**
+   * For pending promises (`full` level): reactions (`then`/`await`/`Promise.race` children) attached while
+   * it was pending. Each keeps what its callbacks capture alive until the promise settles (nodejs/node
+   * #17469: `Promise.race` against a promise that never settles).
+   */
+  reactions?: number;
+  /** Site of the latest reactions (taken at doubling checkpoints), when `reactions` is set. */
+  reactionSite?: number;
   /** worker_threads threadId of the thread the handle lives in (0 = main thread). */
   threadId: number;
 }

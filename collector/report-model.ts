@@ -31,7 +31,7 @@ export interface RetainerStep {
 
 /** Work grouped under a finding (for a pool: the tasks submitted to it, per user site). */
 export interface RelatedSite {
-  role: 'tasks' | 'workers' | 'resources' | 'acquired-by';
+  role: 'tasks' | 'workers' | 'resources' | 'acquired-by' | 'held-by';
   site: Frame;
   count: number;
   /** State counts: `{ rejected: 3 }`, `{ pending: 2, running: 1 }`. */

@@ -31,6 +31,8 @@ const SETTLED = new Set(['fulfilled', 'rejected']);
 /** One-shot timers shorter than this are not reported as keeping the process alive (they fire soon). */
 const SHORT_TIMER_MS = 1000;
 const OS_HANDLES = new Set(['timer', 'interval', 'server', 'socket', 'worker', 'child-process']);
+/** Reactions on one pending promise from which their attaching site is a `growth` finding (the probe's first checkpoint). */
+const REACTIONS_GROWTH = 32;
 
 interface Group {
   kind: FindingKind;
@@ -40,6 +42,8 @@ interface Group {
   /** OS handles a pool's library opened on its own: the pool (the finding is at its creation line) and the handles' own site. */
   pool?: HandleRecord;
   handleSite?: number;
+  /** Reaction growth: the finding is at the attaching site; these are the pending promises they hang on. */
+  reactionsOn?: boolean;
 }
 
 /**
@@ -241,6 +245,15 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     if (!group) groups.set(key, (group = pool ? { kind, records: [], site, pool, handleSite: record.site } : { kind, records: [], site }));
     group.records.push(record);
   }
+  // Reactions piling up on a pending promise: growth at the line attaching them, held by that promise.
+  for (const record of state.handles) {
+    if (record.type !== 'promise' || !PENDING.has(record.state) || (record.reactions ?? 0) < REACTIONS_GROWTH) continue;
+    const site = record.reactionSite || record.site;
+    const key = `growth|reactions|${site}`;
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { kind: 'growth', records: [], site, reactionsOn: true }));
+    group.records.push(record);
+  }
   // Work collected while still pending: abandoned.
   for (const c of state.counters) {
     if (c.abandoned === 0 || (c.type !== 'task' && c.type !== 'resource' && c.type !== 'promise')) continue;
@@ -263,20 +276,25 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     const ages = group.records.map((r) => state.now - r.createdAt);
     const errors: Record<string, number> = {};
     for (const r of group.records) if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1;
+    const reactions = group.records.reduce((n, r) => n + (r.reactions ?? 0), 0);
     const finding: Finding = {
       kind: group.kind,
       site: frameOf(state, group.site),
-      count: group.records.length + abandoned,
+      count: group.reactionsOn ? reactions : group.records.length + abandoned,
       keepsProcessAlive: group.records.some((r) => r.keepsProcessAlive),
       stack: handleSite ? [...handleSite.stack, site?.frame ?? frameOf(state, group.site)] : site?.stack ?? [],
       resource: type,
       library,
-      summary: summarise(group.kind, group.records, library, type, abandoned, state) + (group.pool ? `, opened by its ${group.pool.library} pool (created here)` : ''),
+      summary: group.reactionsOn
+        ? `${plural(reactions, 'reaction')} attached to ${plural(group.records.length, 'pending promise')} that ${group.records.length === 1 ? 'has' : 'have'} not settled: each keeps what its callbacks capture reachable until ${group.records.length === 1 ? 'it settles' : 'they settle'}`
+        : summarise(group.kind, group.records, library, type, abandoned, state) +
+          (group.pool ? `, opened by its ${group.pool.library} pool (created here)` : '') +
+          (type === 'promise' && reactions > 0 ? `, ${plural(reactions, 'reaction')} attached` : ''),
       libraryFrame: handleSite ? handleSite.frame : site?.library ?? null,
       ageMs: { max: ages.length ? Math.max(...ages) : 0, min: ages.length ? Math.min(...ages) : 0 },
       states: countStates(group.records),
       errors,
-      related: type === 'pool' ? relatedTasks(state, group.records) : [],
+      related: type === 'pool' ? relatedTasks(state, group.records) : group.reactionsOn ? heldBy(state, group.records) : [],
       threadId: state.threadId,
     };
     if (abandoned > 0) finding.abandoned = abandoned;
@@ -284,6 +302,19 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     findings.push(finding);
   }
   return findings;
+}
+
+/** The pending promises reactions hang on, per creation site (the `new Promise(() => {})` line). */
+function heldBy(state: ProbeState, promises: HandleRecord[]): RelatedSite[] {
+  const bySite = new Map<number, HandleRecord[]>();
+  for (const p of promises) bySite.set(p.site, [...(bySite.get(p.site) ?? []), p]);
+  return [...bySite].map(([site, records]) => ({
+    role: 'held-by' as const,
+    site: frameOf(state, site),
+    count: records.length,
+    states: countStates(records),
+    errors: {},
+  }));
 }
 
 /** The tasks submitted to these pools, per submitting site. */

@@ -13,12 +13,36 @@ import type { ProbeContext } from './context';
 import { nativePromiseState } from './adapters/adapter';
 
 const PROMISE: HandleKind = { type: 'promise', library: 'promise', observed: true };
+/**
+ * Reactions attached to one pending promise are counted; where they come from is captured at doubling
+ * checkpoints from this count (32, 64, 128…), so a steady stream costs a stack only log2(n) times.
+ */
+const REACTION_CHECKPOINT = 32;
 
 export function installPromiseHooks(ctx: ProbeContext): void {
   const { registry, sites } = ctx;
   let inHook = false;
   function onInit(promise: Promise<unknown>, parent: Promise<unknown> | undefined): void {
-    if (parent !== undefined || inHook) return;
+    if (inHook) return;
+    if (parent !== undefined) {
+      // A child promise is a reaction on its parent (`then`, `await`, the throwaway that `Promise.race`
+      // attaches to each input while hooks are on): each holds what its callbacks capture until the parent
+      // settles, so many on one parent that never settles is a leak (nodejs/node #17469).
+      const id = registry.idOf(parent);
+      if (id === 0) return;
+      const n = registry.react(id);
+      if (n >= REACTION_CHECKPOINT && (n & (n - 1)) === 0) {
+        inHook = true;
+        try {
+          registry.reactedAt(id, sites.capture(onInit));
+        } catch {
+          // never throw into the app
+        } finally {
+          inHook = false;
+        }
+      }
+      return;
+    }
     inHook = true;
     try {
       const site = sites.capture(onInit);

@@ -52,6 +52,9 @@ export class Entry {
   detail: string | undefined;
   /** Its settlement is seen as it happens right now, whatever its kind says (see `Registry.watch`). */
   watched = false;
+  /** Reactions attached while pending, and the site of the latest checkpoint (see `Registry.react`). */
+  reactions = 0;
+  reactionSite = 0;
   constructor(
     readonly id: number,
     public kind: HandleKind,
@@ -192,6 +195,23 @@ export class Registry {
     if (FORGET_WHEN_DONE.has(entry.kind.type) && entry.kind.type !== 'pool') this.#forget(entry);
   }
 
+  /**
+   * Counts one reaction (a `then`/`await` child promise) attached to a tracked, still-pending promise.
+   * Returns the new count, or 0 when the handle is unknown or done (reactions to a settled promise run and
+   * go: they hold nothing).
+   */
+  react(id: number): number {
+    const entry = this.#entries.get(id);
+    if (!entry || DONE_STATES.has(entry.state)) return 0;
+    return ++entry.reactions;
+  }
+
+  /** Records where reactions to a pending promise are being attached from. */
+  reactedAt(id: number, site: number): void {
+    const entry = this.#entries.get(id);
+    if (entry) entry.reactionSite = site;
+  }
+
   /** Moves a still-pending handle to a finer pending state (`queued` -> `running`). */
   mark(id: number, state: HandleState): void {
     const entry = this.#entries.get(id);
@@ -293,6 +313,10 @@ export class Registry {
       if (entry.detail !== undefined) record.detail = entry.detail;
       if (live?.threads !== undefined) record.threads = live.threads;
       if (live?.delayMs !== undefined) record.delayMs = live.delayMs;
+      if (entry.reactions > 0) {
+        record.reactions = entry.reactions;
+        record.reactionSite = entry.reactionSite;
+      }
       if (entry.kind.type === 'pool') pools.set(entry.id, record);
       handles.push(record);
     }

@@ -65,6 +65,10 @@ function renderFinding(f: Finding, options: TextOptions): string {
   if (f.abandoned) lines.push(`${label('abandoned')}${f.abandoned} collected while pending`);
   for (const r of f.related) {
     const e = counts(r.errors);
+    if (r.role === 'held-by') {
+      lines.push(`${label(r.role)}${where(r.site, options.cwd)}${fn(r.site)}   ${r.count} pending promise${r.count === 1 ? '' : 's'} created here`);
+      continue;
+    }
     lines.push(`${label(r.role)}${where(r.site, options.cwd)}${fn(r.site)}   ${r.count} submitted${counts(r.states) ? `: ${counts(r.states)}` : ''}${e ? ` (${e})` : ''}`);
   }
   if (f.retainers && f.retainers.length > 0) {
