@@ -116,6 +116,8 @@ export interface ThreadStatesRead {
 }
 
 interface Pending {
+  id: number;
+  gc: boolean;
   replies: Map<number, ProbeState>;
   expected: Set<number>;
   done: () => void;
@@ -157,6 +159,19 @@ export class ThreadStates {
       return;
     }
     if (!this.#isEnded(message.threadId)) this.#known.add(message.threadId);
+    if (message.type === 'hello') {
+      // A thread still starting when an ask went out never received it (a channel made later gets only later
+      // messages): ask again; threads that answered already answer once more, which changes nothing.
+      for (const pending of this.#pending.values()) {
+        if (!pending.expected.has(message.threadId)) continue;
+        try {
+          this.#ask.postMessage({ type: 'ask', id: pending.id, gc: pending.gc } satisfies ThreadAsk);
+        } catch {
+          // closed
+        }
+      }
+      return;
+    }
     if (message.type === 'overdue') this.#overdue.set(message.threadId, message.count);
     if (message.type === 'state') {
       const pending = this.#pending.get(message.id);
@@ -179,7 +194,7 @@ export class ThreadStates {
   async read(gc: boolean, timeoutMs: number, running: readonly number[] = []): Promise<ThreadStatesRead> {
     const id = this.#nextId++;
     const expected = new Set<number>([...this.#known, ...running.filter((t) => !this.#isEnded(t))]);
-    const pending: Pending = { replies: new Map(), expected, done: () => undefined };
+    const pending: Pending = { id, gc, replies: new Map(), expected, done: () => undefined };
     const answered = new Promise<void>((resolve) => (pending.done = resolve));
     this.#pending.set(id, pending);
     let timer: NodeJS.Timeout | undefined;
