@@ -18,6 +18,7 @@ import { InspectorCdpClient } from './cdp/inspector-transport';
 import type { CdpClient } from './cdp/client';
 import { AgentChannel, type ChannelRequest } from './channel';
 import { snapshotOverCdp } from './snapshot-stream';
+import { awaitLines } from './await-lines';
 import { correlate } from '../collector/correlate';
 import { loadSnapshot } from '../collector/snapshot';
 
@@ -89,46 +90,11 @@ async function enrich(built: Report): Promise<void> {
     await evaluate(`${PROBE}.tag(${JSON.stringify(ids)})`);
     const graph = await snapshotOverCdp(cdp).finally(() => evaluate(`${PROBE}.untag()`).catch(() => undefined));
     correlate(built, graph);
-    await awaitLines(built);
+    await awaitLines(cdp, built);
   } catch (err) {
     built.notices.push(`leak-agent: no retainers: heap snapshot failed (${(err as Error)?.message ?? err})`);
   } finally {
     await cdp.send('HeapProfiler.disable').catch(() => undefined);
-  }
-}
-
-interface GeneratorLocation {
-  scriptId: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-/**
- * The `f_lineno` analogue: for each suspended async function on a retainer path, the exact line it waits
- * at, read live as `[[GeneratorLocation]]` through HeapProfiler/Runtime (no Debugger domain). The snapshot
- * alone only knows the function's declaration.
- */
-async function awaitLines(built: Report): Promise<void> {
-  const steps = built.findings.flatMap((f) => f.retainers ?? []).filter((s) => s.suspendedId !== undefined && s.site);
-  if (steps.length === 0) return;
-  try {
-    for (const step of steps.slice(0, 50)) {
-      try {
-        const { result } = await cdp.send('HeapProfiler.getObjectByHeapObjectId', { objectId: String(step.suspendedId), objectGroup: 'leak-agent' });
-        if (!result.objectId) continue;
-        const { internalProperties } = await cdp.send('Runtime.getProperties', { objectId: result.objectId, ownProperties: true });
-        const state = internalProperties?.find((p) => p.name === '[[GeneratorState]]')?.value?.value;
-        const loc = internalProperties?.find((p) => p.name === '[[GeneratorLocation]]')?.value?.value as GeneratorLocation | undefined;
-        if (state !== 'suspended' || !loc || !step.site) continue;
-        const line = loc.lineNumber + 1; // CDP positions are 0-based
-        step.name = step.name.replace('suspended', 'suspended at await').replace(/\(([^()]*):\d+\)$/, `($1:${line})`);
-        step.site = { ...step.site, line, column: loc.columnNumber + 1 };
-      } catch {
-        // collected since the snapshot, or not a generator: keep the declaration line
-      }
-    }
-  } finally {
-    await cdp.send('Runtime.releaseObjectGroup', { objectGroup: 'leak-agent' }).catch(() => undefined);
   }
 }
 

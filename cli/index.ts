@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { runCommand } from './commands/run';
 import { reportCommand } from './commands/report';
 import { analyzeCommand } from './commands/analyze';
+import { attachCommand } from './commands/attach';
 import { exitCodeFor, ExitCode, LeakAgentError } from './errors';
 
 const { version } = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
@@ -18,7 +19,7 @@ const program = new Command('leak-agent')
   .enablePositionalOptions()
   .exitOverride()
   .showHelpAfterError();
-for (const command of [runCommand(), reportCommand(), analyzeCommand()]) {
+for (const command of [runCommand(), reportCommand(), analyzeCommand(), attachCommand()]) {
   // Errors from every command reach fail() below instead of commander's own process.exit().
   program.addCommand(command.exitOverride().showHelpAfterError());
 }

@@ -27,6 +27,11 @@ export interface ProbeOptions {
   level: Level;
   maxHandles: number;
   maxSites: number;
+  /**
+   * Register the ESM loader hooks (default true). `leak-agent attach` passes false: loader hooks cannot be
+   * unregistered, and an attach must leave the process as it was.
+   */
+  loaderHooks?: boolean;
 }
 
 export interface ReadOptions {
@@ -46,10 +51,12 @@ function fullGc(): void {
 
 export class Probe {
   readonly #ctx: ProbeContext;
+  readonly #loaderHooks: boolean;
   #installed = false;
 
   constructor(options: ProbeOptions) {
     const sites = new SiteTable(options.maxSites);
+    this.#loaderHooks = options.loaderHooks !== false;
     this.#ctx = {
       level: options.level,
       sites,
@@ -72,7 +79,7 @@ export class Probe {
     installListeners(this.#ctx);
     const adapters = new AdapterInstaller(this.#ctx);
     installModuleHook(this.#ctx, adapters, ADAPTERS);
-    installEsmHooks(this.#ctx, adapters, ADAPTERS);
+    if (this.#loaderHooks) installEsmHooks(this.#ctx, adapters, ADAPTERS);
     if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
     Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
   }

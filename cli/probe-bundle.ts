@@ -1,0 +1,131 @@
+/**
+ * The self-contained probe source that `leak-agent attach` evaluates in a target which may not have
+ * leak-agent installed (another machine, through an ssh tunnel). Built after `tsc` by `npm run build`
+ * (`node dist/cli/probe-bundle.js`), which writes `dist/agent/probe-bundle.js`; `attach` reads that file and
+ * rebuilds it in memory when it is missing or older than the compiled probe (a `tsc`-only build).
+ *
+ * Layout of the bundle (one function expression, nothing else):
+ *
+ *   (function leakAgentProbeBundle(targetRequire) {
+ *     var modules = { 'agent/probe/index.js': function (exports, require, module, __filename, __dirname) {…},
+ *                     'agent/probe/registry.js': …,  'collector/tags.js': …, … };   ← the module table
+ *     function load(id) {…}            ← CommonJS semantics: cached, cycles see partial exports
+ *     function makeRequire(from) {…}   ← './x' and '../y' resolve inside the table; 'node:*' goes to
+ *     return load('agent/probe/index.js');                  targetRequire (the inspector's `require`)
+ *   })
+ *
+ * Files get a `__dirname` under a root that is no real folder, so the probe's "own frame" test never takes
+ * an app file for its own; the evaluated script is named without a slash, which the probe already treats
+ * as internal, so its frames never become sites.
+ * @internal
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+
+/** Root the bundled files pretend to live under. */
+export const BUNDLE_ROOT = '/leak-agent-attach/';
+/** The `sourceURL` of the evaluated script (no slash: the probe's stack capture treats it as internal). */
+export const BUNDLE_URL = 'leak-agent-attach-probe.js';
+const ENTRY = 'agent/probe/index.js';
+const FILE_NAME = 'probe-bundle.js';
+
+/** The compiled `dist/` folder of this installation (this file is dist/cli/probe-bundle.js). */
+function distRoot(): string {
+  return join(__dirname, '..');
+}
+
+/** The files that go into the bundle, as table ids (`agent/probe/index.js`) -> absolute paths. */
+function sources(dist: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const full = join(dir, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else if (name.endsWith('.js')) files.set(relative(dist, full).split(sep).join('/'), full);
+    }
+  };
+  walk(join(dist, 'agent', 'probe'));
+  files.set('collector/tags.js', join(dist, 'collector', 'tags.js'));
+  return files;
+}
+
+/** The loader around the module table: plain ES2015, it runs in whatever Node the target is. */
+const LOADER = `
+  var cache = Object.create(null);
+  function dirOf(id) { var at = id.lastIndexOf('/'); return at < 0 ? '' : id.slice(0, at); }
+  function resolve(from, spec) {
+    var parts = dirOf(from) === '' ? [] : dirOf(from).split('/');
+    var steps = spec.split('/');
+    for (var i = 0; i < steps.length; i++) {
+      if (steps[i] === '.' || steps[i] === '') continue;
+      if (steps[i] === '..') parts.pop(); else parts.push(steps[i]);
+    }
+    var base = parts.join('/');
+    var candidates = [base, base + '.js', base + '/index.js'];
+    for (var j = 0; j < candidates.length; j++) if (Object.prototype.hasOwnProperty.call(modules, candidates[j])) return candidates[j];
+    return null;
+  }
+  function load(id) {
+    var known = cache[id];
+    if (known) return known.exports;
+    var module = { exports: {}, id: id };
+    cache[id] = module;
+    modules[id].call(module.exports, module.exports, makeRequire(id), module, ROOT + id, ROOT + dirOf(id));
+    return module.exports;
+  }
+  function makeRequire(from) {
+    return function require(spec) {
+      if (typeof spec === 'string' && spec.charAt(0) === '.') {
+        var id = resolve(from, spec);
+        if (id === null) throw new Error('leak-agent probe bundle: ' + spec + ' (from ' + from + ') is not in the bundle');
+        return load(id);
+      }
+      if (typeof spec === 'string' && spec.slice(0, 5) === 'node:') return targetRequire(spec);
+      throw new Error('leak-agent probe bundle: only relative paths and node: builtins can be required, not ' + spec);
+    };
+  }
+  return load(${JSON.stringify(ENTRY)});
+`;
+
+/** Builds the bundle source from the compiled files under `dist`. */
+export function bundleProbe(dist: string = distRoot()): string {
+  const table = [...sources(dist)].map(([id, file]) => {
+    const text = readFileSync(file, 'utf8').replace(/^#!.*\n/, '').replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n');
+    return `${JSON.stringify(id)}: function (exports, require, module, __filename, __dirname) {\n${text}\n}`;
+  });
+  return `(function leakAgentProbeBundle(targetRequire) {\n  var ROOT = ${JSON.stringify(BUNDLE_ROOT)};\n  var modules = {\n${table.join(',\n')}\n  };\n${LOADER}})`;
+}
+
+/** Newest modification time among the bundle's sources (ms). */
+function newestSource(dist: string): number {
+  let newest = 0;
+  for (const file of sources(dist).values()) newest = Math.max(newest, statSync(file).mtimeMs);
+  return newest;
+}
+
+/**
+ * The bundle for `attach`: the built file when it is at least as new as the compiled probe, otherwise
+ * built now (a few milliseconds) from the compiled files.
+ */
+export function loadProbeBundle(dist: string = distRoot()): string {
+  const file = join(dist, 'agent', FILE_NAME);
+  try {
+    if (statSync(file).mtimeMs >= newestSource(dist)) return readFileSync(file, 'utf8');
+  } catch {
+    // missing: build it below
+  }
+  return bundleProbe(dist);
+}
+
+/** The build step: writes `dist/agent/probe-bundle.js`. */
+function main(): void {
+  const dist = distRoot();
+  const text = bundleProbe(dist);
+  // Syntax check only (the function is not called here).
+  new Function(`return ${text}`);
+  const out = join(dist, 'agent', FILE_NAME);
+  writeFileSync(out, text + '\n');
+  process.stdout.write(`leak-agent: wrote ${relative(process.cwd(), out)} (${sources(dist).size} modules, ${Math.round(text.length / 1024)} KiB)\n`);
+}
+
+if (require.main === module) main();
