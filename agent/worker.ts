@@ -172,8 +172,13 @@ const timer = setInterval(async () => {
         return true;
       });
       if (full.findings.length > 0) {
-        if (config.snapshotIntervalMs > 0 && Date.now() - lastSnapshotAt >= config.snapshotIntervalMs) await enrich(full);
+        // Sent at once, and again with retainers: the snapshot takes long enough (seconds on a big heap)
+        // that the app may be gone before it is done.
         if (channel) await channel.send({ type: 'findings', report: full });
+        if (config.snapshotIntervalMs > 0 && Date.now() - lastSnapshotAt >= config.snapshotIntervalMs) {
+          await enrich(full);
+          if (channel && full.findings.some((f) => f.retainers)) await channel.send({ type: 'findings', report: full });
+        }
         if (config.stderr) writeSync(2, renderText(full, { cwd: process.cwd(), color: false }));
       }
     }

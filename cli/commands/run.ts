@@ -159,7 +159,8 @@ function addThresholdFindings(report: Report, server: ChannelServer): void {
         const k = key(tagged);
         if (final.has(k)) continue;
         const before = latest.get(k);
-        if (before && before.count >= f.count) continue;
+        // The same finding pushed again: keep it if it grew, or if it now says what holds it.
+        if (before && (before.count > f.count || (before.count === f.count && (before.retainers || !tagged.retainers)))) continue;
         // Retainers come from a snapshot, taken at most once a period: keep the last known path.
         if (before && !tagged.retainers && before.retainers) {
           tagged.retainers = before.retainers;
