@@ -69,12 +69,18 @@ async function addThreads(report: Report, reason: ReportReason, gc: boolean, run
   }
 }
 
-/** Reads the probe (after a full GC when `gc`) and builds the report, worker threads included. */
-async function build(reason: ReportReason, gc: boolean): Promise<Report> {
+/**
+ * Reads the probe (after a full GC when `gc`) and builds the report, worker threads included unless
+ * `withThreads` is false (the threshold watch asks them only when one of them has overdue work: a busy
+ * pool thread answers late, and the main thread's findings must not wait for it).
+ */
+async function build(reason: ReportReason, gc: boolean, withThreads = true): Promise<Report> {
   const state = await evaluate<ProbeState>(`${PROBE}.read({ gc: ${gc} })`);
-  const running = await evaluate<number[]>(`${PROBE}.liveThreads()`).catch(() => [] as number[]);
   const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
-  await addThreads(report, reason, gc, running, THREADS_WAIT_MS);
+  if (withThreads) {
+    const running = await evaluate<number[]>(`${PROBE}.liveThreads()`).catch(() => [] as number[]);
+    await addThreads(report, reason, gc, running, THREADS_WAIT_MS);
+  }
   return report;
 }
 
@@ -159,12 +165,13 @@ const timer = setInterval(async () => {
   if (polling) return;
   polling = true;
   try {
-    const overdue = (await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`)) + threads.overdue(config.thresholdMs);
+    const threadsOverdue = threads.overdue(config.thresholdMs);
+    const overdue = (await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`)) + threadsOverdue;
     const gcAllowed = Date.now() - lastGcAt >= GC_INTERVAL_MS;
     if (overdue > 0 && (overdue !== lastOverdue || (!lastReadHadGc && gcAllowed))) {
       if (gcAllowed) lastGcAt = Date.now();
       lastReadHadGc = gcAllowed;
-      const full = await build('threshold', gcAllowed);
+      const full = await build('threshold', gcAllowed, threadsOverdue > 0);
       full.findings = full.findings.filter((f) => {
         const key = `${f.threadId}|${f.kind}|${f.site.file}:${f.site.line}:${f.site.column}|${f.resource}`;
         if ((reported.get(key) ?? 0) >= f.count) return false;
