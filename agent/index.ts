@@ -21,6 +21,12 @@ import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage } from './worker';
 import { serveThread } from './threads';
 
+/**
+ * The Worker class as Node made it, kept before the probe replaces it: the analysis worker starts later
+ * (standalone), and must not be seen as one of the app's threads.
+ */
+const NativeWorker = Worker;
+
 /** True when this thread is the agent's own analysis worker. */
 function isAgentWorker(): boolean {
   return !isMainThread && !!workerData && typeof workerData === 'object' && (workerData as { leakAgent?: unknown }).leakAgent === true;
@@ -115,7 +121,7 @@ function startWorker(config: AgentConfig): WorkerLink | null {
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
     const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
-    const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
+    const worker = new NativeWorker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
     worker.unref();
     port1.unref();
     worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));

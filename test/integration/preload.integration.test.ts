@@ -72,4 +72,7 @@ test('standalone preload prints the report on stderr at the quiet point and writ
   assert.match(ran.stderr, /submitted at +examples\/as-completed-map\.js:15 +extractBatch/);
   const report = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(report.version, 1);
+  // The analysis worker (started late, standalone) is the agent's, not one of the app's threads.
+  assert.deepEqual(report.notices.filter((n: string) => n.includes('worker thread')), []);
+  assert.ok(report.findings.every((f: { resource: string }) => f.resource !== 'worker'));
 });
