@@ -37,8 +37,13 @@ function timerState(obj: object): LiveState {
   };
 }
 
-const TIMEOUT: HandleKind = { type: 'timer', library: 'timers', inspect: timerState, observed: false };
-const INTERVAL: HandleKind = { type: 'interval', library: 'timers', inspect: timerState, observed: false };
+/** A timer that fired (one-shot) or was cleared. */
+function timerDone(obj: object): boolean {
+  return (obj as TimerLike)._destroyed === true;
+}
+
+const TIMEOUT: HandleKind = { type: 'timer', library: 'timers', inspect: timerState, observed: false, unique: true, done: timerDone };
+const INTERVAL: HandleKind = { type: 'interval', library: 'timers', inspect: timerState, observed: false, unique: true, done: timerDone };
 
 interface HandleWrapHolder {
   _handle?: { hasRef?(): boolean } | null;

@@ -32,6 +32,16 @@ export interface HandleKind {
    * a handle collected while still pending really was abandoned. False when state is only read lazily.
    */
   observed: boolean;
+  /**
+   * True for kinds whose objects are new at every track (timers) and never looked up by object: no
+   * object-to-record map entry (memory per tracked handle).
+   */
+  unique?: boolean;
+  /**
+   * For `unique` kinds: a cheap "is it over" check (a fired or cleared timer). Their records are swept a
+   * couple at a time as new ones come in, instead of one FinalizationRegistry cell each (≈ 60 B).
+   */
+  done?(obj: object): boolean;
 }
 
 const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
@@ -42,31 +52,101 @@ const FORGET_WHEN_DONE: ReadonlySet<HandleType> = new Set([
 /** Kinds whose collection while pending means work was abandoned. */
 const ABANDON_KINDS: ReadonlySet<HandleType> = new Set(['task', 'resource', 'promise']);
 
-/** @internal */
+/** Times are kept relative to this (small integers: no boxed number per record). */
+const EPOCH = Date.now();
+
+/** Fields most records never use, kept out of the record itself (memory per tracked handle). */
+interface EntryExtra {
+  error?: string;
+  detail?: string;
+  /** Set only while a heap snapshot is taken, with `ref`: lets the collector find the object (correlate.ts). */
+  tag?: string;
+  ref?: WeakRef<object> | null;
+  reactions?: number;
+  reactionSite?: number;
+  watched?: boolean;
+}
+
+/**
+ * One tracked handle. Kept small: a record per live handle is the agent's main memory cost (measured:
+ * ≈ 400 B per tracked timer with everything inline, target ≈ 200 B), so rare fields live in `x` and
+ * times are small integers relative to EPOCH.
+ * @internal
+ */
 export class Entry {
   state: HandleState;
-  settledAt = 0;
-  error: string | undefined = undefined;
-  /** Set only while a heap snapshot is taken: lets the collector find this record's object (correlate.ts). */
-  tag: string | undefined = undefined;
-  detail: string | undefined;
-  /** Its settlement is seen as it happens right now, whatever its kind says (see `Registry.watch`). */
-  watched = false;
-  /** Reactions attached while pending, and the site of the latest checkpoint (see `Registry.react`). */
-  reactions = 0;
-  reactionSite = 0;
+  /** ms since EPOCH; -1: not settled. */
+  settled = -1;
+  /** ms since EPOCH. */
+  readonly created: number;
+  x: EntryExtra | undefined = undefined;
   constructor(
     readonly id: number,
     public kind: HandleKind,
     public site: number,
     public owner: number,
-    readonly createdAt: number,
+    createdAt: number,
     public ref: WeakRef<object> | null,
     state: HandleState,
     detail: string | undefined,
   ) {
     this.state = state;
-    this.detail = detail;
+    this.created = createdAt - EPOCH;
+    if (detail !== undefined) this.x = { detail };
+  }
+
+  get createdAt(): number {
+    return EPOCH + this.created;
+  }
+  /** `Date.now()` at settlement, or 0. */
+  get settledAt(): number {
+    return this.settled < 0 ? 0 : EPOCH + this.settled;
+  }
+  set settledAt(at: number) {
+    this.settled = at === 0 ? -1 : at - EPOCH;
+  }
+  get error(): string | undefined {
+    return this.x?.error;
+  }
+  set error(value: string | undefined) {
+    if (value !== undefined || this.x) (this.x ??= {}).error = value;
+  }
+  get detail(): string | undefined {
+    return this.x?.detail;
+  }
+  set detail(value: string | undefined) {
+    if (value !== undefined || this.x) (this.x ??= {}).detail = value;
+  }
+  get reactions(): number {
+    return this.x?.reactions ?? 0;
+  }
+  set reactions(n: number) {
+    (this.x ??= {}).reactions = n;
+  }
+  get reactionSite(): number {
+    return this.x?.reactionSite ?? 0;
+  }
+  set reactionSite(site: number) {
+    (this.x ??= {}).reactionSite = site;
+  }
+  get watched(): boolean {
+    return this.x?.watched ?? false;
+  }
+  set watched(on: boolean) {
+    if (on || this.x) (this.x ??= {}).watched = on;
+  }
+  get tag(): string | undefined {
+    return this.x?.tag;
+  }
+  /** The tag goes with a copy of `ref` in `x`, so the snapshot shows tag and WeakRef side by side. */
+  set tag(value: string | undefined) {
+    if (value === undefined) {
+      if (this.x) this.x.tag = this.x.ref = undefined;
+      return;
+    }
+    const x = (this.x ??= {});
+    x.tag = value;
+    x.ref = this.ref;
   }
 }
 
@@ -87,6 +167,9 @@ export class Registry {
   readonly #options: RegistryOptions;
   readonly startedAt = Date.now();
   #nextId = 1;
+  /** Ids of records of sweepable kinds, oldest first from #sweepHead (see #sweepSome). */
+  #sweep: number[] = [];
+  #sweepHead = 0;
   /** When the previous `read()` ran (0: never). */
   #lastReadAt = 0;
   /** Handles ever tracked (a cheap "anything new?" check). */
@@ -111,7 +194,7 @@ export class Registry {
 
   /** Starts tracking `obj`. Returns its id, or 0 when the cap dropped it. */
   track(obj: object | null, kind: HandleKind, site: number, owner = 0, state: HandleState = 'pending', detail?: string): number {
-    if (obj !== null) {
+    if (obj !== null && !kind.unique) {
       const known = this.#byObject.get(obj);
       // A resource handed out again after release (pools reuse objects) is a new acquisition: the old
       // entry is gone from the table, so it does not count.
@@ -141,8 +224,15 @@ export class Registry {
     const entry = new Entry(id, kind, site, owner, Date.now(), obj === null ? null : new WeakRef(obj), state, detail);
     this.#entries.set(id, entry);
     if (obj !== null) {
-      this.#byObject.set(obj, entry);
-      this.#finalizer.register(obj, id, entry);
+      if (kind.unique && kind.done) {
+        this.#sweepSome();
+        this.#sweep.push(id);
+      } else {
+        if (!kind.unique) this.#byObject.set(obj, entry);
+        // No unregister token: a token costs a map entry per record. A late callback for an object the
+        // record no longer follows is ignored in #collected.
+        this.#finalizer.register(obj, id);
+      }
     }
     return id;
   }
@@ -156,10 +246,9 @@ export class Registry {
     if (!entry) return;
     const old = entry.ref?.deref();
     if (old !== undefined && this.#byObject.get(old) === entry) this.#byObject.delete(old);
-    this.#finalizer.unregister(entry);
     entry.ref = new WeakRef(obj);
     this.#byObject.set(obj, entry);
-    this.#finalizer.register(obj, id, entry);
+    this.#finalizer.register(obj, id);
   }
 
   /** The pending state of a tracked handle (`queued`, `running`…), or undefined when unknown or done. */
@@ -401,6 +490,35 @@ export class Registry {
     if (entry) entry.watched = on;
   }
 
+  /**
+   * Looks at the two oldest records of sweepable kinds: a record whose object is gone or over is dropped,
+   * a live one goes to the back. O(1) per new record, so the table follows the app without a GC callback.
+   *
+   *   #sweep: [ done | done | id id id id … ]     #sweepHead ─┘  (compacted once half of it is consumed)
+   */
+  #sweepSome(): void {
+    for (let k = 0; k < 2 && this.#sweepHead < this.#sweep.length; k++) {
+      const id = this.#sweep[this.#sweepHead++];
+      const entry = this.#entries.get(id);
+      if (!entry) continue;
+      const obj = entry.ref?.deref();
+      let over = obj === undefined;
+      if (!over) {
+        try {
+          over = entry.kind.done!(obj!);
+        } catch {
+          over = true;
+        }
+      }
+      if (over) this.#entries.delete(id);
+      else this.#sweep.push(id);
+    }
+    if (this.#sweepHead > 1024 && this.#sweepHead * 2 > this.#sweep.length) {
+      this.#sweep = this.#sweep.slice(this.#sweepHead);
+      this.#sweepHead = 0;
+    }
+  }
+
   /** Number of live records (for tests and the bench). */
   get size(): number {
     return this.#entries.size;
@@ -418,12 +536,14 @@ export class Registry {
 
   #forget(entry: Entry): void {
     this.#entries.delete(entry.id);
-    this.#finalizer.unregister(entry);
   }
 
   #collected(id: number): void {
     const entry = this.#entries.get(id);
     if (!entry) return;
+    // The record moved on to another object (rebind: an acquisition's promise, then its resource) that
+    // still lives: this callback is for the old one.
+    if (entry.ref !== null && entry.ref.deref() !== undefined) return;
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
