@@ -64,3 +64,14 @@ test('case 10 why-is-node-running example: 2 intervals and 2 TCP servers at thei
   assert.deepEqual(report.findings.map((f) => [f.resource, f.count, f.keepsProcessAlive]).sort(), [['interval', 2, true], ['server', 2, true]]);
 });
 test('case 10 fixed (closed after logging): empty', () => clean('why-is-node-running-example-fixed.mjs', SAMPLE));
+
+test('case 2 workerpool never terminated: the pool keeps the process alive, at its creation line', async () => {
+  const report = await leaky('workerpool-never-terminated.js', SAMPLE);
+  const pool = report.findings[0];
+  assert.equal(pool.resource, 'pool');
+  assert.equal(pool.library, 'workerpool');
+  assert.equal(pool.keepsProcessAlive, true);
+  assert.equal(report.reason, 'timeout');
+});
+
+test('case 2 clean control: the same on piscina (idle workers unref\'d) exits by itself, empty', () => clean('workerpool-never-terminated-piscina.js', SAMPLE));
