@@ -1,19 +1,22 @@
 /**
- * The heap graph: the loader's raw columns plus two CSR indexes built in two counting passes each.
+ * The heap graph: the loader's columns plus two CSR indexes (each built in two counting passes; the
+ * first pass of both happens while the loader scans).
  *
  * ```
- * nodes:        [ type name id self_size edge_count … | type name id … | … ]   node_fields per node (from meta)
- * firstEdge:    [ 0, 5, 9, … , edgeCount ]        edges of node i: edge ordinals firstEdge[i] .. firstEdge[i+1]-1
- * edges:        [ type name_or_index to | … ]     edge_fields per edge; `to` is a node ordinal
- * firstRetainer:[ 0, 0, 3, … , edgeCount ]        retainers of node i: slots firstRetainer[i] .. firstRetainer[i+1]-1
+ * node columns:  type (U8)  name  id  self_size (U32)           one entry per node ordinal
+ * firstEdge:     [ 0, 5, 9, … , edgeCount ]        edges of node i: edge ordinals firstEdge[i] .. firstEdge[i+1]-1
+ * edge columns:  type (U8)  name_or_index  to (U32)   one entry per edge ordinal; `to` is a node ordinal
+ * firstRetainer: [ 0, 0, 3, … , edgeCount ]        retainers of node i: slots firstRetainer[i] .. firstRetainer[i+1]-1
  * retainingEdges[slot] = the edge ordinal; its holder is edgeOwner(edge), a binary search over firstEdge
  *   (DevTools also keeps a retainingNodes array: 4 bytes per edge we do not spend, for a log2(N) lookup)
  * ```
- * Node and edge "indexes" in this API are ordinals (0, 1, 2 …), not offsets into the flat arrays.
+ * That is 21 bytes per node (22 when `detachedness` has values, see loader.ts) and 13 per edge; the
+ * file's row layout alone would be 28 and 12, before any index. Node and
+ * edge "indexes" in this API are ordinals (0, 1, 2 …), not offsets into the file's flat arrays.
  */
 import { InvalidInputError } from '../../cli/errors';
 import type { RawSnapshot, SnapshotMeta } from './loader';
-import { allocU32, type AllocOptions, type U32Store } from './store';
+import { allocU32, type AllocOptions, type U32Store, type U8Store } from './store';
 
 /** One reference from a node, for callers outside hot loops (allocates). */
 export interface EdgeInfo {
@@ -67,10 +70,26 @@ export class HeapGraph {
   readonly edgeCount: number;
   readonly nodeFieldCount: number;
   readonly edgeFieldCount: number;
-  /** @internal raw node columns */
+  /** @internal read-only view of the node columns in the file's row layout (tests, debugging; slow) */
   readonly nodes: U32Store;
-  /** @internal raw edge columns (`to` already a node ordinal) */
+  /** @internal read-only view of the edge columns in the file's row layout (`to` a node ordinal) */
   readonly edges: U32Store;
+  /** @internal node `type` column */
+  readonly nodeTypeColumn: U8Store;
+  /** @internal node `name` column (string index) */
+  readonly nodeNameColumn: U32Store;
+  /** @internal node `id` column */
+  readonly nodeIdColumn: U32Store;
+  /** @internal node `self_size` column */
+  readonly selfSizeColumn: U32Store;
+  /** @internal node `trace_node_id` column; null when the snapshot has none or all are 0 */
+  readonly traceNodeIdColumn: U32Store | null;
+  /** @internal edge `type` column */
+  readonly edgeTypeColumn: U8Store;
+  /** @internal edge `name_or_index` column */
+  readonly edgeNameColumn: U32Store;
+  /** @internal edge `to_node` column (node ordinals) */
+  readonly edgeToColumn: U32Store;
   readonly strings: string[];
   /** `locations` rows (object ordinal, script id, line, column), 0-based lines. */
   readonly locations: Int32Array;
@@ -80,7 +99,7 @@ export class HeapGraph {
   readonly nodeTypes: string[];
   readonly edgeTypes: string[];
 
-  // node field offsets (from meta)
+  // node field offsets in the file's rows (from meta)
   readonly nodeTypeOffset: number;
   readonly nodeNameOffset: number;
   readonly nodeIdOffset: number;
@@ -122,6 +141,7 @@ export class HeapGraph {
   readonly rootIndex = 0;
 
   private idOrder: Uint32Array | null = null;
+  private spare: WeakRef<Uint32Array> | null = null;
   private locationSorted: boolean | null = null;
   private locationByNode: Int32Array | null = null;
   /** @internal cached analyses (retainers.ts, dominators.ts) */
@@ -134,6 +154,13 @@ export class HeapGraph {
     this.edgeCount = raw.edgeCount;
     this.nodes = raw.nodes;
     this.edges = raw.edges;
+    this.nodeTypeColumn = raw.nodeType;
+    this.nodeNameColumn = raw.nodeName;
+    this.nodeIdColumn = raw.nodeId;
+    this.selfSizeColumn = raw.nodeSelfSize;
+    this.edgeTypeColumn = raw.edgeType;
+    this.edgeNameColumn = raw.edgeName;
+    this.edgeToColumn = raw.edgeTo;
     this.strings = raw.strings;
     this.locations = raw.locations;
     this.locationFieldCount = meta.location_fields?.length ?? 4;
@@ -149,6 +176,7 @@ export class HeapGraph {
     this.nodeSelfSizeOffset = nf.indexOf('self_size');
     this.nodeEdgeCountOffset = nf.indexOf('edge_count');
     this.nodeTraceNodeIdOffset = nf.indexOf('trace_node_id');
+    this.traceNodeIdColumn = this.nodeTraceNodeIdOffset < 0 ? null : (raw.nodeExtra[this.nodeTraceNodeIdOffset] ?? null);
     this.edgeTypeOffset = ef.indexOf('type');
     this.edgeNameOffset = ef.indexOf('name_or_index');
     this.edgeToOffset = ef.indexOf('to_node');
@@ -179,53 +207,47 @@ export class HeapGraph {
     this.edgeTypeShortcut = et.indexOf('shortcut');
     this.edgeTypeWeak = et.indexOf('weak');
 
-    // Pass 1 over nodes: prefix sums of edge_count.
+    // The loader summed edge_count into firstEdge and counted retainers per target (first passes).
     const N = this.nodeCount;
     const E = this.edgeCount;
-    const firstEdge = new Uint32Array(N + 1);
-    const nodes = this.nodes;
-    const NF = this.nodeFieldCount;
-    const ecOff = this.nodeEdgeCountOffset;
-    let acc = 0;
-    for (let i = 0; i < N; i++) {
-      firstEdge[i] = acc;
-      acc += nodes.get(i * NF + ecOff);
-    }
-    firstEdge[N] = acc;
-    if (acc !== E) throw new InvalidInputError(`heap snapshot: nodes declare ${acc} edges, header says ${E}`);
+    const firstEdge = raw.firstEdge;
+    if (firstEdge.length !== N + 1 || firstEdge[N] !== E) throw new InvalidInputError(`heap snapshot: nodes declare ${firstEdge[N]} edges, header says ${E}`);
     this.firstEdge = firstEdge;
 
-    // Retainers, two counting passes: count per target, prefix sums, then fill.
-    const edges = this.edges;
-    const EF = this.edgeFieldCount;
-    const toOff = this.edgeToOffset;
-    const firstRetainer = new Uint32Array(N + 1);
-    for (let e = 0; e < E; e++) {
-      const to = edges.get(e * EF + toOff);
-      if (to >= N) throw new InvalidInputError(`heap snapshot: edge ${e} points past the last node`);
-      firstRetainer[to]++;
-    }
+    // Retainers, second pass. Counts become inclusive prefix sums (the end of each node's slots), then
+    // edges are placed from the last one down with a pre-decrement, which leaves firstRetainer[i] at the
+    // start of node i's slots and each node's retainers in ascending edge order.
+    const firstRetainer = raw.retainerCount;
+    if (firstRetainer.length !== N + 1 || firstRetainer[N] !== 0) throw new TypeError('RawSnapshot.retainerCount was already consumed by another HeapGraph');
     let sum = 0;
     for (let i = 0; i < N; i++) {
-      const c = firstRetainer[i];
+      sum += firstRetainer[i];
       firstRetainer[i] = sum;
-      sum += c;
     }
-    firstRetainer[N] = sum;
+    if (sum !== E) throw new InvalidInputError(`heap snapshot: ${sum} edge targets, header says ${E} edges`);
+    firstRetainer[N] = E;
     const retainingEdges = allocU32(E, opts);
-    // Fill, using firstRetainer[to] as a moving cursor, then shift back.
-    for (let i = 0; i < N; i++) {
-      const end = firstEdge[i + 1];
-      for (let e = firstEdge[i]; e < end; e++) {
-        const to = edges.get(e * EF + toOff);
-        const slot = firstRetainer[to]++;
-        retainingEdges.set(slot, e);
-      }
-    }
-    for (let i = N; i > 0; i--) firstRetainer[i] = firstRetainer[i - 1];
-    firstRetainer[0] = 0;
+    const to = this.edgeToColumn;
+    for (let e = E - 1; e >= 0; e--) retainingEdges.set(--firstRetainer[to.get(e)], e);
     this.firstRetainer = firstRetainer;
     this.retainingEdges = retainingEdges;
+  }
+
+  /**
+   * @internal Offers a scratch array that its phase no longer needs to the next phase (retainer tree ->
+   * dominators and back), so the two do not hold a dead N-sized array each. Held weakly: if the GC takes
+   * it first, {@link takeScratch} allocates.
+   */
+  offerScratch(a: Uint32Array): void {
+    this.spare = new WeakRef(a);
+  }
+
+  /** @internal A zeroed Uint32Array of `length`: the offered scratch array if still alive and long enough. */
+  takeScratch(length: number): Uint32Array {
+    const a = this.spare?.deref();
+    this.spare = null;
+    if (a && a.length >= length) return a.subarray(0, length).fill(0);
+    return new Uint32Array(length);
   }
 
   /** The node that owns (holds) edge `e`: a binary search over firstEdge. */
@@ -247,14 +269,14 @@ export class HeapGraph {
   }
 
   nodeTypeIndex(i: number): number {
-    return this.nodes.get(i * this.nodeFieldCount + this.nodeTypeOffset);
+    return this.nodeTypeColumn.get(i);
   }
   /** `object`, `closure`, `string`, `hidden`, `code`, `synthetic`… */
   nodeType(i: number): string {
     return this.nodeTypes[this.nodeTypeIndex(i)] ?? 'unknown';
   }
   nodeNameIndex(i: number): number {
-    return this.nodes.get(i * this.nodeFieldCount + this.nodeNameOffset);
+    return this.nodeNameColumn.get(i);
   }
   /** The node's name: constructor name for objects, function name for closures, contents for strings. */
   nodeName(i: number): string {
@@ -262,25 +284,25 @@ export class HeapGraph {
   }
   /** The heap object id (stable across snapshots of one process; `HeapProfiler` ids). */
   nodeId(i: number): number {
-    return this.nodes.get(i * this.nodeFieldCount + this.nodeIdOffset);
+    return this.nodeIdColumn.get(i);
   }
   selfSize(i: number): number {
-    return this.nodes.get(i * this.nodeFieldCount + this.nodeSelfSizeOffset);
+    return this.selfSizeColumn.get(i);
   }
   /** The allocation trace node id, 0 when none. */
   traceNodeId(i: number): number {
-    return this.nodeTraceNodeIdOffset < 0 ? 0 : this.nodes.get(i * this.nodeFieldCount + this.nodeTraceNodeIdOffset);
+    return this.traceNodeIdColumn === null ? 0 : this.traceNodeIdColumn.get(i);
   }
 
   edgeTypeIndex(e: number): number {
-    return this.edges.get(e * this.edgeFieldCount + this.edgeTypeOffset);
+    return this.edgeTypeColumn.get(e);
   }
   edgeType(e: number): string {
     return this.edgeTypes[this.edgeTypeIndex(e)] ?? 'unknown';
   }
   /** Raw `name_or_index`: a string index, or the element index for `element`/`hidden` edges. */
   edgeNameOrIndex(e: number): number {
-    return this.edges.get(e * this.edgeFieldCount + this.edgeNameOffset);
+    return this.edgeNameColumn.get(e);
   }
   /** True when the edge's `name_or_index` is a number (element and hidden edges). */
   edgeHasIndex(e: number): boolean {
@@ -294,7 +316,7 @@ export class HeapGraph {
   }
   /** The target node ordinal. */
   edgeTarget(e: number): number {
-    return this.edges.get(e * this.edgeFieldCount + this.edgeToOffset);
+    return this.edgeToColumn.get(e);
   }
   isWeakEdge(e: number): boolean {
     return this.edgeTypeIndex(e) === this.edgeTypeWeak;
@@ -370,8 +392,8 @@ export class HeapGraph {
 
   private buildIdOrder(): Uint32Array {
     const N = this.nodeCount;
-    let a = new Uint32Array(N);
-    let b = new Uint32Array(N);
+    let a: Uint32Array = new Uint32Array(N);
+    let b: Uint32Array = this.takeScratch(N);
     for (let i = 0; i < N; i++) a[i] = i;
     const counts = new Uint32Array(65537);
     for (const shift of [0, 16]) {

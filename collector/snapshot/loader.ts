@@ -9,20 +9,39 @@
  *
  * ```
  * {"snapshot":{"meta":{…},"node_count":N,"edge_count":E,…},   <- header: collected, JSON.parse'd
- *  "nodes":[9,1,1,0,5,0,0,…],                                 <- NUMS  -> nodes  (U32Store, N*node_fields)
- *  "edges":[1,1,7,…],                                          <- NUMS  -> edges  (U32Store, E*edge_fields)
+ *  "nodes":[9,1,1,0,5,0,0,…],                                 <- NUMS  -> node columns (N each)
+ *  "edges":[1,1,7,…],                                          <- NUMS  -> edge columns (E each)
  *  "trace_function_infos":[…], "trace_tree":[1,0,0,0,[…]],    <- NUMS  -> growable Int32 arrays
  *  "samples":[…], "locations":[…],                             <- NUMS
  *  "strings":["", "(GC roots)", …]}                            <- STRS  -> string[]
  * ```
  *
- * Two conversions happen on the way in, once: the edge `to_node` field (a node *offset* in the file) is
- * stored as a node *ordinal* (offset / node_fields), and so is the `object_index` of `locations`.
+ * Numbers go column by column, each as narrow as its values (peak memory is what limits the size of
+ * snapshot we can open; the file's row layout would cost 28 bytes per node and 12 per edge):
+ *
+ * ```
+ *   node field      column                       bytes/node
+ *   type            nodeType     U8Store          1
+ *   name, id,       nodeName, nodeId,            4 + 4 + 4
+ *   self_size       nodeSelfSize U32Store
+ *   edge_count      firstEdge    Uint32Array(N+1) 4   prefix sums, written as the counts arrive
+ *   other fields    nodeExtra[f]                 0   until one value is non-zero (trace_node_id: all 0
+ *                                                    without allocation tracking), then 1 (U8Store),
+ *                                                    4 from the first value above 255 (detachedness
+ *                                                    stays at 1)
+ *   edge field      column                       bytes/edge
+ *   type            edgeType     U8Store          1
+ *   name_or_index   edgeName     U32Store         4
+ *   to_node         edgeTo       U32Store         4   a node *ordinal* (offset / node_fields)
+ *   (per target)    retainerCount Uint32Array(N+1)   the retainer index's counting pass, done here
+ * ```
+ * The `object_index` of `locations` is converted to a node ordinal too. `RawSnapshot.nodes` / `.edges`
+ * show the columns in the file's row layout again (read-only views, for tests).
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { FileNotFoundError, InvalidInputError } from '../../cli/errors';
-import { allocU32, GrowableI32, type AllocOptions, type U32Store } from './store';
+import { allocU32, allocU8, FlatU8, GrowableI32, RowsView, SplitU8, type AllocOptions, type U32Store, type U8Store } from './store';
 
 /** The `snapshot.meta` object of a heap snapshot. */
 export interface SnapshotMeta {
@@ -41,9 +60,34 @@ export interface RawSnapshot {
   meta: SnapshotMeta;
   nodeCount: number;
   edgeCount: number;
-  /** `nodeCount * node_fields.length` values, in `meta.node_fields` order. */
+  /** Node `type` field, per node ordinal. */
+  nodeType: U8Store;
+  /** Node `name` field (a string index). */
+  nodeName: U32Store;
+  /** Node `id` field (the heap object id). */
+  nodeId: U32Store;
+  /** Node `self_size` field. */
+  nodeSelfSize: U32Store;
+  /** Edge ordinals of node i: `firstEdge[i] .. firstEdge[i + 1] - 1` (the `edge_count` field, summed). Length N + 1. */
+  firstEdge: Uint32Array;
+  /** Any other node field (`trace_node_id`, `detachedness`, …) by field index; null while all its values are 0, bytes while all are below 256. */
+  nodeExtra: (U32Store | null)[];
+  /** Edge `type` field, per edge ordinal. */
+  edgeType: U8Store;
+  /** Edge `name_or_index` field. */
+  edgeName: U32Store;
+  /** Edge `to_node` field as a node ordinal. */
+  edgeTo: U32Store;
+  /** Any other edge field by field index; null while all its values are 0, bytes while all are below 256. */
+  edgeExtra: (U32Store | null)[];
+  /**
+   * How many edges point at each node (length N + 1, the last entry 0): the first counting pass of the
+   * retainer index. `HeapGraph` turns it into `firstRetainer` in place (it consumes the array).
+   */
+  retainerCount: Uint32Array;
+  /** Read-only view: `nodeCount * node_fields.length` values in `meta.node_fields` order (the file's layout). */
   nodes: U32Store;
-  /** `edgeCount * edge_fields.length` values; the `to_node` field holds a node ordinal. */
+  /** Read-only view: `edgeCount * edge_fields.length` values; the `to_node` field holds a node ordinal. */
   edges: U32Store;
   strings: string[];
   /** `locations` rows in `meta.location_fields` order; `object_index` converted to a node ordinal. */
@@ -80,6 +124,24 @@ const enum Section {
   TraceFunctionInfos,
   TraceTree,
   Discard,
+}
+
+/** What a node field is stored as. */
+const enum NodeField {
+  Type,
+  Name,
+  Id,
+  SelfSize,
+  EdgeCount,
+  Extra,
+}
+
+/** What an edge field is stored as. */
+const enum EdgeField {
+  Type,
+  Name,
+  To,
+  Extra,
 }
 
 const QUOTE = 34;
@@ -124,8 +186,10 @@ export class SnapshotScanner {
   private inNum = false;
   private neg = false;
   private depth = 0;
-  private k = 0; // write index into nodes/edges
+  private k = 0; // values read in the nodes/edges section
   private field = 0;
+  private row = 0;
+  private edgeSum = 0; // running sum of edge_count: firstEdge[row]
   private traceCounters: number[] = [];
   // strings
   private inStr = false;
@@ -142,14 +206,24 @@ export class SnapshotScanner {
   edgeCount = 0;
   nodeFieldCount = 0;
   edgeFieldCount = 0;
-  private toNodeField = -1;
+  private nodeKinds = new Uint8Array(0);
+  private edgeKinds = new Uint8Array(0);
   private locObjectField = 0;
   private locFieldCount = 4;
   private traceIdField = 0;
   private traceFiField = 1;
   private traceFieldCount = 5;
-  nodes!: U32Store;
-  edges!: U32Store;
+  nodeType!: U8Store;
+  nodeName!: U32Store;
+  nodeId!: U32Store;
+  nodeSelfSize!: U32Store;
+  firstEdge!: Uint32Array;
+  nodeExtra: (U32Store | null)[] = [];
+  edgeType!: U8Store;
+  edgeName!: U32Store;
+  edgeTo!: U32Store;
+  edgeExtra: (U32Store | null)[] = [];
+  retainerCount!: Uint32Array;
   readonly strings: string[] = [];
   private locations = new GrowableI32(4096);
   private traceFunctionInfos = new GrowableI32(16);
@@ -173,8 +247,8 @@ export class SnapshotScanner {
           i = this.scanTop(buf, i);
           break;
         case Mode.Nums:
-          if (this.section === Section.Nodes) i = this.scanInto(buf, i, this.nodes, -1);
-          else if (this.section === Section.Edges) i = this.scanInto(buf, i, this.edges, this.toNodeField);
+          if (this.section === Section.Nodes) i = this.scanNodes(buf, i);
+          else if (this.section === Section.Edges) i = this.scanEdges(buf, i);
           else i = this.scanSmall(buf, i);
           break;
         case Mode.Strs:
@@ -197,15 +271,56 @@ export class SnapshotScanner {
     for (const s of ['nodes', 'edges', 'strings']) {
       if (!this.seen.has(s)) throw new InvalidInputError(`heap snapshot has no "${s}" section`);
     }
-    if (this.nodes.length !== this.nodeCount * nf) throw new InvalidInputError('heap snapshot: node count mismatch');
+    const N = this.nodeCount;
+    const firstEdge = this.firstEdge;
+    if (this.edgeSum !== this.edgeCount) throw new InvalidInputError(`heap snapshot: nodes declare ${this.edgeSum} edges, header says ${this.edgeCount}`);
+    firstEdge[N] = this.edgeSum;
     const locations = this.locations.trimmed();
     for (let r = this.locObjectField; r < locations.length; r += this.locFieldCount) locations[r] = (locations[r] / nf) | 0;
+    // Row-major views for tests and debugging (closures over the columns, not over the scanner, which
+    // must be free to go: its growable arrays hold up to twice the small sections).
+    const { nodeType, nodeName, nodeId, nodeSelfSize, nodeExtra, edgeType, edgeName, edgeTo, edgeExtra } = this;
+    const nodeRead = [...this.nodeKinds].map((kind, f): ((r: number) => number) => {
+      switch (kind) {
+        case NodeField.Type: return (r) => nodeType.get(r);
+        case NodeField.Name: return (r) => nodeName.get(r);
+        case NodeField.Id: return (r) => nodeId.get(r);
+        case NodeField.SelfSize: return (r) => nodeSelfSize.get(r);
+        case NodeField.EdgeCount: return (r) => firstEdge[r + 1] - firstEdge[r];
+        default: {
+          const col = nodeExtra[f];
+          return col ? (r) => col.get(r) : () => 0;
+        }
+      }
+    });
+    const edgeRead = [...this.edgeKinds].map((kind, f): ((r: number) => number) => {
+      switch (kind) {
+        case EdgeField.Type: return (r) => edgeType.get(r);
+        case EdgeField.Name: return (r) => edgeName.get(r);
+        case EdgeField.To: return (r) => edgeTo.get(r);
+        default: {
+          const col = edgeExtra[f];
+          return col ? (r) => col.get(r) : () => 0;
+        }
+      }
+    });
     return {
       meta: this.meta,
-      nodeCount: this.nodeCount,
+      nodeCount: N,
       edgeCount: this.edgeCount,
-      nodes: this.nodes,
-      edges: this.edges,
+      nodeType: this.nodeType,
+      nodeName: this.nodeName,
+      nodeId: this.nodeId,
+      nodeSelfSize: this.nodeSelfSize,
+      firstEdge,
+      nodeExtra: this.nodeExtra,
+      edgeType: this.edgeType,
+      edgeName: this.edgeName,
+      edgeTo: this.edgeTo,
+      edgeExtra: this.edgeExtra,
+      retainerCount: this.retainerCount,
+      nodes: new RowsView(N, nodeRead, this.nodeName.split),
+      edges: new RowsView(this.edgeCount, edgeRead, this.edgeName.split),
       strings: this.strings,
       locations,
       traceFunctionInfos: this.traceFunctionInfos.trimmed(),
@@ -271,10 +386,21 @@ export class SnapshotScanner {
     this.edgeCount = snap.edge_count as number;
     this.nodeFieldCount = meta.node_fields.length;
     this.edgeFieldCount = meta.edge_fields.length;
-    this.toNodeField = meta.edge_fields.indexOf('to_node');
-    if (this.toNodeField < 0 || meta.node_fields.indexOf('edge_count') < 0) {
+    if (meta.edge_fields.indexOf('to_node') < 0 || meta.node_fields.indexOf('edge_count') < 0) {
       throw new InvalidInputError('heap snapshot: meta lacks to_node or edge_count fields');
     }
+    const nodeKind: Record<string, NodeField> = { type: NodeField.Type, name: NodeField.Name, id: NodeField.Id, self_size: NodeField.SelfSize, edge_count: NodeField.EdgeCount };
+    const edgeKind: Record<string, EdgeField> = { type: EdgeField.Type, name_or_index: EdgeField.Name, to_node: EdgeField.To };
+    for (const f of ['type', 'name', 'id', 'self_size']) {
+      if (meta.node_fields.indexOf(f) < 0) throw new InvalidInputError(`heap snapshot: meta lacks the ${f} field`);
+    }
+    if (meta.edge_fields.indexOf('type') < 0) throw new InvalidInputError('heap snapshot: meta lacks the edge_type field');
+    if (meta.edge_fields.indexOf('name_or_index') < 0) throw new InvalidInputError('heap snapshot: meta lacks the name_or_index field');
+    // A field named twice is stored once (the first, as indexOf finds it); the rest are extra columns.
+    this.nodeKinds = Uint8Array.from(meta.node_fields, (f, i) => (Object.hasOwn(nodeKind, f) && meta.node_fields.indexOf(f) === i ? nodeKind[f] : NodeField.Extra));
+    this.edgeKinds = Uint8Array.from(meta.edge_fields, (f, i) => (Object.hasOwn(edgeKind, f) && meta.edge_fields.indexOf(f) === i ? edgeKind[f] : EdgeField.Extra));
+    this.nodeExtra = meta.node_fields.map(() => null);
+    this.edgeExtra = meta.edge_fields.map(() => null);
     const lf = meta.location_fields ?? ['object_index', 'script_id', 'line', 'column'];
     this.locFieldCount = lf.length;
     this.locObjectField = Math.max(0, lf.indexOf('object_index'));
@@ -282,8 +408,17 @@ export class SnapshotScanner {
     this.traceFieldCount = tf.length;
     this.traceIdField = Math.max(0, tf.indexOf('id'));
     this.traceFiField = Math.max(0, tf.indexOf('function_info_index'));
-    this.nodes = allocU32(this.nodeCount * this.nodeFieldCount, this.alloc);
-    this.edges = allocU32(this.edgeCount * this.edgeFieldCount, this.alloc);
+    const N = this.nodeCount;
+    const E = this.edgeCount;
+    this.nodeType = allocU8(N, this.alloc);
+    this.nodeName = allocU32(N, this.alloc);
+    this.nodeId = allocU32(N, this.alloc);
+    this.nodeSelfSize = allocU32(N, this.alloc);
+    this.firstEdge = new Uint32Array(N + 1);
+    this.edgeType = allocU8(E, this.alloc);
+    this.edgeName = allocU32(E, this.alloc);
+    this.edgeTo = allocU32(E, this.alloc);
+    this.retainerCount = new Uint32Array(N + 1);
   }
 
   private scanTop(buf: Uint8Array, i: number): number {
@@ -315,6 +450,7 @@ export class SnapshotScanner {
       const key = this.key;
       this.key = null;
       this.afterColon = false;
+      if ((key === 'nodes' || key === 'edges') && this.seen.has(key)) throw new InvalidInputError(`heap snapshot: two "${key}" sections`);
       this.seen.add(key);
       if (c !== LBRACKET) {
         // An unknown non-array value: skip it generically.
@@ -329,6 +465,7 @@ export class SnapshotScanner {
       this.depth = 0;
       this.k = 0;
       this.field = 0;
+      this.row = 0;
       switch (key) {
         case 'nodes':
           this.mode = Mode.Nums;
@@ -366,16 +503,38 @@ export class SnapshotScanner {
     return n;
   }
 
-  /** The hot loop: digits of `nodes` or `edges` straight into their store. */
-  private scanInto(buf: Uint8Array, i: number, store: U32Store, toField: number): number {
+  /**
+   * A non-zero value of an extra field (trace_node_id, detachedness, …). Its column is allocated on the
+   * first one, as bytes; it is widened to 32 bits (one copy) on the first value above 255.
+   */
+  private setExtra(cols: (U32Store | null)[], field: number, row: number, v: number, length: number): void {
+    let col = cols[field];
+    if (col === null) col = cols[field] = allocU8(length, this.alloc);
+    if (v > 255 && (col instanceof FlatU8 || col instanceof SplitU8)) {
+      const wide = allocU32(length, this.alloc);
+      for (let r = 0; r < row; r++) wide.set(r, col.get(r));
+      col = cols[field] = wide;
+    }
+    col.set(row, v);
+  }
+
+  /** A hot loop: digits of `nodes` straight into the node columns. */
+  private scanNodes(buf: Uint8Array, i: number): number {
     const n = buf.length;
     let num = this.num;
     let inNum = this.inNum;
     let k = this.k;
     let field = this.field;
-    const fields = this.section === Section.Nodes ? this.nodeFieldCount : this.edgeFieldCount;
-    const nf = this.nodeFieldCount;
-    const cap = store.length;
+    let row = this.row;
+    let edgeSum = this.edgeSum;
+    const F = this.nodeFieldCount;
+    const cap = this.nodeCount * F;
+    const kinds = this.nodeKinds;
+    const type = this.nodeType;
+    const name = this.nodeName;
+    const id = this.nodeId;
+    const size = this.nodeSelfSize;
+    const firstEdge = this.firstEdge;
     for (; i < n; i++) {
       const c = buf[i];
       if (c >= ZERO && c <= NINE) {
@@ -384,18 +543,38 @@ export class SnapshotScanner {
         continue;
       }
       if (inNum) {
-        if (k >= cap) throw new InvalidInputError(`heap snapshot: more ${this.section === Section.Nodes ? 'nodes' : 'edges'} than the header's count`);
-        if (field === toField) {
-          if (num % nf !== 0) throw new InvalidInputError('heap snapshot: edge to_node is not a node offset');
-          num = num / nf;
+        if (k >= cap) throw new InvalidInputError("heap snapshot: more nodes than the header's count");
+        switch (kinds[field]) {
+          case NodeField.Type:
+            if (num > 255) throw new InvalidInputError(`heap snapshot: node type ${num} out of range`);
+            type.set(row, num);
+            break;
+          case NodeField.Name:
+            name.set(row, num);
+            break;
+          case NodeField.Id:
+            id.set(row, num);
+            break;
+          case NodeField.SelfSize:
+            size.set(row, num);
+            break;
+          case NodeField.EdgeCount:
+            firstEdge[row] = edgeSum;
+            edgeSum += num;
+            break;
+          default:
+            if (num !== 0) this.setExtra(this.nodeExtra, field, row, num, this.nodeCount);
         }
-        store.set(k++, num);
-        if (++field === fields) field = 0;
+        k++;
+        if (++field === F) {
+          field = 0;
+          row++;
+        }
         num = 0;
         inNum = false;
       }
       if (c === RBRACKET) {
-        if (k !== cap) throw new InvalidInputError(`heap snapshot: ${this.section === Section.Nodes ? 'nodes' : 'edges'} section has ${k} values, header says ${cap}`);
+        if (k !== cap) throw new InvalidInputError(`heap snapshot: nodes section has ${k} values, header says ${cap}`);
         this.mode = Mode.Top;
         i++;
         break;
@@ -406,6 +585,77 @@ export class SnapshotScanner {
     this.inNum = inNum;
     this.k = k;
     this.field = field;
+    this.row = row;
+    this.edgeSum = edgeSum;
+    return i;
+  }
+
+  /** A hot loop: digits of `edges` straight into the edge columns; counts retainers per target. */
+  private scanEdges(buf: Uint8Array, i: number): number {
+    const n = buf.length;
+    let num = this.num;
+    let inNum = this.inNum;
+    let k = this.k;
+    let field = this.field;
+    let row = this.row;
+    const F = this.edgeFieldCount;
+    const cap = this.edgeCount * F;
+    const nf = this.nodeFieldCount;
+    const N = this.nodeCount;
+    const kinds = this.edgeKinds;
+    const type = this.edgeType;
+    const name = this.edgeName;
+    const to = this.edgeTo;
+    const retainerCount = this.retainerCount;
+    for (; i < n; i++) {
+      const c = buf[i];
+      if (c >= ZERO && c <= NINE) {
+        num = num * 10 + (c - ZERO);
+        inNum = true;
+        continue;
+      }
+      if (inNum) {
+        if (k >= cap) throw new InvalidInputError("heap snapshot: more edges than the header's count");
+        switch (kinds[field]) {
+          case EdgeField.Type:
+            if (num > 255) throw new InvalidInputError(`heap snapshot: edge type ${num} out of range`);
+            type.set(row, num);
+            break;
+          case EdgeField.Name:
+            name.set(row, num);
+            break;
+          case EdgeField.To: {
+            if (num % nf !== 0) throw new InvalidInputError('heap snapshot: edge to_node is not a node offset');
+            const t = num / nf;
+            if (t >= N) throw new InvalidInputError(`heap snapshot: edge ${row} points past the last node`);
+            to.set(row, t);
+            retainerCount[t]++;
+            break;
+          }
+          default:
+            if (num !== 0) this.setExtra(this.edgeExtra, field, row, num, this.edgeCount);
+        }
+        k++;
+        if (++field === F) {
+          field = 0;
+          row++;
+        }
+        num = 0;
+        inNum = false;
+      }
+      if (c === RBRACKET) {
+        if (k !== cap) throw new InvalidInputError(`heap snapshot: edges section has ${k} values, header says ${cap}`);
+        this.mode = Mode.Top;
+        i++;
+        break;
+      }
+      if (c !== COMMA && !isSpace(c)) throw new InvalidInputError(`heap snapshot: unexpected byte ${JSON.stringify(String.fromCharCode(c))} in a number array`);
+    }
+    this.num = num;
+    this.inNum = inNum;
+    this.k = k;
+    this.field = field;
+    this.row = row;
     return i;
   }
 

@@ -7,14 +7,15 @@
  *   A. from the root, entering only nodes that are not system internals (code, object shapes, hidden
  *      `system / …` objects other than contexts), so user objects get paths made of user objects;
  *   B. continuing from every node reached so far, in the same BFS order, now entering anything.
- * The result is a shortest-path tree stored as two parent arrays; any node's path is read back in
- * O(path length).
+ * The result is a shortest-path tree stored as one parent-edge array (the parent node is the edge's
+ * owner); any node's path is read back in O(path length * log N).
  *
  * ```
- * queue:      [ root | a | b | … ]        Uint32Array(nodeCount), each node enqueued once
+ * queue:      [ root | a | b | … ]        Uint32Array(nodeCount), each node enqueued once; handed on to
+ *                                         the dominator pass afterwards (HeapGraph.offerScratch)
  * visited:    bit vector, nodeCount bits
- * parentNode: Uint32Array(nodeCount)      NONE when unreachable; the root is its own parent
- * parentEdge: Uint32Array(nodeCount)      edge ordinal from parentNode
+ * parentEdge: Uint32Array(nodeCount)      edge ordinal from the parent; NONE for the root and unreachable nodes
+ * parentNode: Uint32Array(nodeCount)      built from parentEdge on first use only (one pass over the edges)
  * ```
  */
 import type { RetainerStep } from '../report-model';
@@ -26,8 +27,38 @@ export const NONE = 0xffffffff;
 
 /** The shortest-retainer tree of a graph. */
 export interface RetainerTree {
-  parentNode: Uint32Array;
-  parentEdge: Uint32Array;
+  /** Node ordinal -> its parent on the shortest path; the root is its own parent; NONE when unreachable. Built on first read. */
+  readonly parentNode: Uint32Array;
+  /** Node ordinal -> the edge from its parent; NONE for the root and unreachable nodes. */
+  readonly parentEdge: Uint32Array;
+}
+
+/** @internal */
+class ShortestPathTree implements RetainerTree {
+  private parents: Uint32Array | null = null;
+  constructor(
+    private readonly graph: HeapGraph,
+    readonly parentEdge: Uint32Array,
+  ) {}
+
+  get parentNode(): Uint32Array {
+    if (this.parents) return this.parents;
+    const g = this.graph;
+    const N = g.nodeCount;
+    const parentEdge = this.parentEdge;
+    const to = g.edgeToColumn;
+    const firstEdge = g.firstEdge;
+    const parents = new Uint32Array(N).fill(NONE);
+    for (let v = 0; v < N; v++) {
+      const end = firstEdge[v + 1];
+      for (let e = firstEdge[v]; e < end; e++) {
+        const w = to.get(e);
+        if (parentEdge[w] === e) parents[w] = v;
+      }
+    }
+    parents[g.rootIndex] = g.rootIndex;
+    return (this.parents = parents);
+  }
 }
 
 /** A raw path: `nodes[0]` is the root, `edges[i]` leads from `nodes[i]` to `nodes[i + 1]`. */
@@ -55,21 +86,17 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   const cached = graph.cache.retainerTree as RetainerTree | undefined;
   if (cached) return cached;
   const N = graph.nodeCount;
-  const edges = graph.edges;
-  const EF = graph.edgeFieldCount;
-  const toOff = graph.edgeToOffset;
-  const typeOff = graph.edgeTypeOffset;
+  const eType = graph.edgeTypeColumn;
+  const eTo = graph.edgeToColumn;
   const weak = graph.edgeTypeWeak;
   const firstEdge = graph.firstEdge;
-  const queue = new Uint32Array(N);
+  const queue = graph.takeScratch(N);
   const visited = new Uint8Array((N + 7) >>> 3);
-  const parentNode = new Uint32Array(N).fill(NONE);
   const parentEdge = new Uint32Array(N).fill(NONE);
   let tail = 0;
   const root = graph.rootIndex;
   queue[tail++] = root;
   visited[root >>> 3] |= 1 << (root & 7);
-  parentNode[root] = root;
 
   // Roots that hold objects only for the moment (the frames running now, the handles they opened, and the
   // WeakRef "keep during job" set: whatever code just dereferenced) are entered last, so that an object
@@ -80,14 +107,12 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
       const v = queue[head];
       const end = firstEdge[v + 1];
       for (let e = firstEdge[v]; e < end; e++) {
-        const base = e * EF;
-        if (edges.get(base + typeOff) === weak) continue;
-        const w = edges.get(base + toOff);
+        if (eType.get(e) === weak) continue;
+        const w = eTo.get(e);
         if (visited[w >>> 3] & (1 << (w & 7))) continue;
         if (!allowSystem && isSystemNode(graph, w)) continue;
         if (!allowMomentary && deferred(w)) continue;
         visited[w >>> 3] |= 1 << (w & 7);
-        parentNode[w] = v;
         parentEdge[w] = e;
         queue[tail++] = w;
       }
@@ -97,22 +122,25 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   expand(0, false, false);
   expand(0, true, false);
   expand(0, true, true);
-  const tree = { parentNode, parentEdge };
+  graph.offerScratch(queue);
+  const tree = new ShortestPathTree(graph, parentEdge);
   graph.cache.retainerTree = tree;
   return tree;
 }
 
 /** The raw shortest retainer path of `node` (root first), or null when no strong path reaches it. */
 export function retainerPathRaw(graph: HeapGraph, node: number): RawPath | null {
-  const { parentNode, parentEdge } = retainerTree(graph);
-  if (parentNode[node] === NONE) return null;
+  const { parentEdge } = retainerTree(graph);
+  const root = graph.rootIndex;
+  if (node !== root && parentEdge[node] === NONE) return null;
   const nodes: number[] = [];
   const edgesOut: number[] = [];
   let v = node;
-  while (v !== graph.rootIndex) {
+  while (v !== root) {
+    const e = parentEdge[v];
     nodes.push(v);
-    edgesOut.push(parentEdge[v]);
-    v = parentNode[v];
+    edgesOut.push(e);
+    v = graph.edgeOwner(e);
   }
   nodes.push(v);
   nodes.reverse();
