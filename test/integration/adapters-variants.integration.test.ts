@@ -1,0 +1,40 @@
+/**
+ * The same mechanism in other situations: CJS pool libraries imported from ESM, and libraries loaded
+ * before the agent (found in require.cache). Leaky programs at their exact lines; the correct twin empty.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, AGENT, leakAgentRun, assertFindingsMatchMarkers, assertContract, runProcess, cleanEnv } from './harness';
+import type { Report } from '../../collector/report-model';
+
+const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'adapters', name);
+const ARGS = ['--level', 'sample', '--timeout', '4', '--threshold', '300'];
+
+test('workerpool and generic-pool imported from an ES module: reported at the user lines', async () => {
+  const file = fixture('esm-pools.mjs');
+  const { report } = await leakAgentRun(['node', file], ARGS);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [file]);
+  assert.ok(report.findings.some((f) => f.resource === 'pool' && f.keepsProcessAlive));
+});
+
+test('the same used correctly from an ES module: empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('esm-pools-ok.mjs')], ARGS);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.site.file}:${f.site.line}`), []);
+  assert.equal(ran.code, 0, ran.stderr);
+});
+
+test('libraries loaded before the agent (require.cache) are still adapted', async () => {
+  const file = fixture('loaded-before.js');
+  const out = join(mkdtempSync(join(tmpdir(), 'leak-agent-')), 'r.json');
+  const ran = await runProcess(process.execPath, ['--require', fixture('load-libraries.js'), '--require', AGENT, file], {
+    env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_OUT: out, LEAK_AGENT_STDERR: 'off' }),
+  });
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(ran.stdout, 'done\n');
+  const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+  assertFindingsMatchMarkers(report, [file]);
+});
