@@ -64,7 +64,7 @@ function start(): void {
   for (const line of problems) writeLine(line);
   if (config.level === 'off') return;
 
-  // The worker is made with the original Worker class, before the probe patches it.
+  // The worker is made with Node's own Worker class (NativeWorker), whenever it starts.
   // With `leak-agent run` the worker is the channel: at once. Standalone, it only watches the threshold, so
   // it starts a little later: a short script then never pays for a thread (≈ 10 MB, ≈ 40 ms of CPU).
   // The timer is made before the probe patches setTimeout, so it is not tracked.
