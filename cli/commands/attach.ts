@@ -26,6 +26,7 @@ import { snapshotOverCdp } from '../../agent/snapshot-stream';
 import { awaitLines } from '../../agent/await-lines';
 import { loadProbeBundle, BUNDLE_ROOT, BUNDLE_URL } from '../probe-bundle';
 import { AgentUnreachableError, CdpError, InvalidArgumentError, LeakAgentError } from '../errors';
+import { positiveInt, positiveSeconds } from '../options';
 import { renderText } from '../render/text';
 
 export interface AttachOptions {
@@ -461,19 +462,6 @@ function attachNotices(injected: boolean, attachedAt: number, watchedMs: number,
   return notices;
 }
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
-
-function positiveSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--duration must be a positive number of seconds, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 function timingNote(result: AttachResult, duration: number): string {
   const t = result.timings;
@@ -497,7 +485,7 @@ export function attachCommand(): Command {
     .option('--inspect-port <port>', 'with --pid: the port its inspector opens on', positiveInt('--inspect-port'), 9229)
     .option('--json', 'print the report as JSON on stdout', false)
     .option('--out <file>', 'also write the JSON report to this file')
-    .option('--duration <seconds>', 'how long to watch before reporting', positiveSeconds, 10)
+    .option('--duration <seconds>', 'how long to watch before reporting', positiveSeconds('--duration'), 10)
     .option('--threshold <ms>', 'pending work older than this at the end of the watch is a finding', positiveInt('--threshold'), 1000)
     .option('--no-snapshot', 'do not take a heap snapshot to name retainers (a snapshot pauses the target while V8 writes it)')
     .addHelpText(

@@ -12,6 +12,7 @@ import type { Finding, FindingKind, Report, ReportReason } from '../../collector
 import { mergeReports } from '../../collector/report';
 import { ChannelServer } from '../channel-server';
 import { InvalidArgumentError, SpawnError, ExitCode } from '../errors';
+import { positiveInt, positiveSeconds } from '../options';
 import { renderText } from '../render/text';
 
 export interface RunOptions {
@@ -39,19 +40,6 @@ const REQUEST_TIMEOUT_MS = 10_000;
 /** After the app exits, how long a late final report may still arrive. */
 const FINAL_GRACE_MS = 1500;
 
-function positiveInt(name: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
-
-function positiveSeconds(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`--timeout must be a positive number of seconds, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 function kinds(value: string): FindingKind[] {
   const list = value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -191,7 +179,7 @@ export function runCommand(): Command {
     .option('--json', 'print the report as JSON on stdout (the app\'s stdout goes to stderr)', false)
     .option('--out <file>', 'also write the JSON report to this file')
     .option('--threshold <ms>', 'pending work older than this is a finding while the app runs', positiveInt('--threshold'), 30000)
-    .option('--timeout <seconds>', 'if the app is still running after this, report what keeps it alive and stop it', positiveSeconds)
+    .option('--timeout <seconds>', 'if the app is still running after this, report what keeps it alive and stop it', positiveSeconds('--timeout'))
     .addOption(new Option('--level <level>', 'detection level').choices(['off', 'sample', 'full']).default('full'))
     .option('--fail-on <kinds>', 'exit with code 3 when findings of these kinds exist (comma list, or any)', kinds, [] as FindingKind[])
     .passThroughOptions()
