@@ -88,7 +88,15 @@ async function build(reason: ReportReason, gc: boolean, withThreads = true): Pro
  * Names what holds the leaked objects of `built`'s findings from a heap snapshot streamed over CDP (when
  * snapshots are on). The snapshot pauses the app: callers bound how often.
  */
-async function enrich(built: Report): Promise<void> {
+let snapshotting: Promise<void> = Promise.resolve();
+/** One snapshot at a time on the one CDP session (a `run` request and a threshold poll can overlap). */
+function enrich(built: Report): Promise<void> {
+  const run = snapshotting.then(() => enrichNow(built));
+  snapshotting = run.catch(() => undefined);
+  return run;
+}
+
+async function enrichNow(built: Report): Promise<void> {
   const ids = built.findings.flatMap((f) => f.samples ?? []);
   if (!config.snapshots || ids.length === 0) return;
   lastSnapshotAt = Date.now();

@@ -141,6 +141,16 @@ function ownerOf(ctx: ProbeContext, site: number): number {
   return 0;
 }
 
+/** Records `obj` at the caller's site (frames above `skipAbove`); never throws into the app. */
+function trackAt(ctx: ProbeContext, obj: object, kind: HandleKind, skipAbove: Function): void {
+  try {
+    const site = ctx.sites.capture(skipAbove);
+    ctx.registry.track(obj, kind, site, ownerOf(ctx, site));
+  } catch {
+    // never throw into the app
+  }
+}
+
 /** Installs every OS-handle patch. */
 export function installHandles(ctx: ProbeContext): void {
   installTimers(ctx);
@@ -150,16 +160,16 @@ export function installHandles(ctx: ProbeContext): void {
 }
 
 function installTimers(ctx: ProbeContext): void {
-  const { registry, sites, patcher } = ctx;
+  const { patcher } = ctx;
   const timeouts = new Sampler(ctx.level, 256, 16);
   const wrapTimeout = (original: AnyFunction): AnyFunction =>
     function setTimeout(this: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const timer = Reflect.apply(original, this, arguments) as object;
-      const ms = Number(arguments[1]);
-      if ((ctx.level === 'full' || ms >= SHORT_TIMEOUT_MS) && timeouts.take() && typeof timer === 'object' && timer !== null) {
-        const site = sites.capture(setTimeout);
-        registry.track(timer, TIMEOUT, site, ownerOf(ctx, site));
+      // Only a number is read: coercing an object delay again would call its valueOf a second time.
+      const delay: unknown = arguments[1];
+      if ((ctx.level === 'full' || (typeof delay === 'number' && delay >= SHORT_TIMEOUT_MS)) && timeouts.take() && typeof timer === 'object' && timer !== null) {
+        trackAt(ctx, timer, TIMEOUT, setTimeout);
       }
       return timer;
     };
@@ -168,8 +178,7 @@ function installTimers(ctx: ProbeContext): void {
       // eslint-disable-next-line prefer-rest-params
       const timer = Reflect.apply(original, this, arguments) as object;
       if (typeof timer === 'object' && timer !== null) {
-        const site = sites.capture(setInterval);
-        registry.track(timer, INTERVAL, site, ownerOf(ctx, site));
+        trackAt(ctx, timer, INTERVAL, setInterval);
       }
       return timer;
     };
@@ -187,13 +196,10 @@ function installTimers(ctx: ProbeContext): void {
 }
 
 function installNet(ctx: ProbeContext): void {
-  const { registry, sites, patcher } = ctx;
+  const { registry, patcher } = ctx;
   patcher.wrap(net.Server.prototype, 'listen', (original) =>
     function listen(this: unknown) {
-      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0) {
-        const site = sites.capture(listen);
-        registry.track(this, SERVER, site, ownerOf(ctx, site));
-      }
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0) trackAt(ctx, this, SERVER, listen);
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original, this, arguments);
     },
@@ -201,10 +207,7 @@ function installNet(ctx: ProbeContext): void {
   const sockets = new Sampler(ctx.level, 256, 16);
   patcher.wrap(net.Socket.prototype, 'connect', (original) =>
     function connect(this: unknown) {
-      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) {
-        const site = sites.capture(connect);
-        registry.track(this, SOCKET, site, ownerOf(ctx, site));
-      }
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) trackAt(ctx, this, SOCKET, connect);
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original, this, arguments);
     },
@@ -212,15 +215,12 @@ function installNet(ctx: ProbeContext): void {
 }
 
 function installChildProcess(ctx: ProbeContext): void {
-  const { registry, sites, patcher } = ctx;
+  const { patcher } = ctx;
   patcher.wrap(childProcess.ChildProcess.prototype, 'spawn', (original) =>
     function spawn(this: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const result = Reflect.apply(original, this, arguments);
-      if (this !== null && typeof this === 'object') {
-        const site = sites.capture(spawn);
-        registry.track(this, CHILD, site, ownerOf(ctx, site));
-      }
+      if (this !== null && typeof this === 'object') trackAt(ctx, this, CHILD, spawn);
       return result;
     },
   );

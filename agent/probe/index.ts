@@ -44,7 +44,12 @@ let gcFunction: (() => void) | undefined;
 function fullGc(): void {
   if (!gcFunction) {
     setFlagsFromString('--expose-gc');
-    gcFunction = runInNewContext('gc') as () => void;
+    try {
+      gcFunction = runInNewContext('gc') as () => void;
+    } finally {
+      // Only this context got it: new contexts and workers of the app must not find a global `gc`.
+      setFlagsFromString('--no-expose-gc');
+    }
   }
   gcFunction();
 }

@@ -14,6 +14,8 @@ interface Patch {
   target: object;
   key: PropertyKey;
   descriptor: PropertyDescriptor | undefined;
+  /** What the patch put there: restored only while it is still what is there. */
+  installed: unknown;
 }
 
 export class Patcher {
@@ -41,7 +43,7 @@ export class Patcher {
     } catch {
       return false;
     }
-    this.#patches.push({ target, key, descriptor: own });
+    this.#patches.push({ target, key, descriptor: own, installed: wrapper });
     return true;
   }
 
@@ -55,15 +57,19 @@ export class Patcher {
     } catch {
       return false;
     }
-    this.#patches.push({ target, key, descriptor: own });
+    this.#patches.push({ target, key, descriptor: own, installed: value });
     return true;
   }
 
-  /** Puts back everything, newest first. */
+  /**
+   * Puts back everything, newest first. A property someone else replaced after us (fake timers, another
+   * agent) is left as it is: their value may wrap ours, which only forwards.
+   */
   restore(): void {
     for (let i = this.#patches.length - 1; i >= 0; i--) {
-      const { target, key, descriptor } = this.#patches[i];
+      const { target, key, descriptor, installed } = this.#patches[i];
       try {
+        if ((target as Record<PropertyKey, unknown>)[key] !== installed) continue;
         if (descriptor === undefined) delete (target as Record<PropertyKey, unknown>)[key];
         else if (descriptor.configurable === false) (target as Record<PropertyKey, unknown>)[key] = descriptor.value;
         else Object.defineProperty(target, key, descriptor);
@@ -83,10 +89,22 @@ function findDescriptor(target: object, key: PropertyKey): PropertyDescriptor | 
   return undefined;
 }
 
+/** Own properties a function always has, which the wrapper keeps its own of. */
+const FUNCTION_OWN = new Set<PropertyKey>(['name', 'length', 'prototype', 'arguments', 'caller']);
+
+/**
+ * The wrapper looks like the original: `name`, `length`, and every other own property, symbols included
+ * (`setTimeout[util.promisify.custom]`: without it `util.promisify(setTimeout)` breaks).
+ */
 function copyShape(wrapper: AnyFunction, original: AnyFunction): void {
   try {
     Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
     Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });
+    for (const key of Reflect.ownKeys(original)) {
+      if (FUNCTION_OWN.has(key) || key === WRAPPED) continue;
+      const d = Object.getOwnPropertyDescriptor(original, key);
+      if (d) Object.defineProperty(wrapper, key, d);
+    }
     Object.defineProperty(wrapper, WRAPPED, { value: original, configurable: true });
   } catch {
     // Cosmetic only.

@@ -160,6 +160,8 @@ export class Registry {
   readonly #entries = new Map<number, Entry>();
   readonly #counters = new Map<number, SiteCounters>();
   readonly #byObject = new WeakMap<object, Entry>();
+  /** Objects moved onto by rebind() that already have a finalizer cell. */
+  readonly #finalized = new WeakSet<object>();
   readonly #finalizer: FinalizationRegistry<number>;
   /** Libraries that ever registered a pool. */
   readonly #poolLibraries = new Set<string>();
@@ -204,6 +206,11 @@ export class Registry {
           known.kind = kind;
           known.site = site;
           known.owner = owner;
+          // The promise hook may have seen it settle already (a synchronous acquire): as the pool's work
+          // it starts over in the state the adapter gives.
+          known.state = state;
+          known.settled = -1;
+          known.error = undefined;
           const counters = this.#countersFor(site, kind);
           counters.created++;
           counters.owner = owner;
@@ -248,7 +255,12 @@ export class Registry {
     if (old !== undefined && this.#byObject.get(old) === entry) this.#byObject.delete(old);
     entry.ref = new WeakRef(obj);
     this.#byObject.set(obj, entry);
-    this.#finalizer.register(obj, id);
+    // A pooled resource is handed out again and again: one finalizer cell per object, not per acquisition
+    // (a later record of the same object learns of its collection at the next read).
+    if (!this.#finalized.has(obj)) {
+      this.#finalized.add(obj);
+      this.#finalizer.register(obj, id);
+    }
   }
 
   /** The pending state of a tracked handle (`queued`, `running`…), or undefined when unknown or done. */
@@ -263,7 +275,9 @@ export class Registry {
 
   /** The id of a tracked object, or 0. */
   idOf(obj: object): number {
-    return this.#byObject.get(obj)?.id ?? 0;
+    const entry = this.#byObject.get(obj);
+    // A record dropped since (settled, closed) no longer answers for its object.
+    return entry !== undefined && this.#entries.get(entry.id) === entry ? entry.id : 0;
   }
 
   /** Records a state change (settled, released, closed). Unknown ids are ignored. */

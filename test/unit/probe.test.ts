@@ -1,0 +1,58 @@
+/** Probe internals that protect the app: the patcher's restore, and registry bookkeeping. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Patcher } from '../../agent/probe/patcher';
+import { Registry, type HandleKind } from '../../agent/probe/registry';
+import { SiteTable } from '../../agent/probe/sites';
+
+test('patcher: wrappers keep name, length and own symbol properties; restore puts the original back', () => {
+  const custom = Symbol('custom');
+  const target = { fn: Object.assign(function original(a: number, b: number) { return a + b; }, { [custom]: 'kept', extra: 1 }) };
+  const original = target.fn;
+  const patcher = new Patcher();
+  assert.ok(patcher.wrap(target, 'fn', (orig) => function (this: unknown, ...args: unknown[]) { return orig.apply(this, args); }));
+  assert.notEqual(target.fn, original);
+  assert.equal(target.fn.name, 'original');
+  assert.equal(target.fn.length, 2);
+  assert.equal((target.fn as unknown as Record<symbol, string>)[custom], 'kept');
+  assert.equal((target.fn as unknown as { extra: number }).extra, 1);
+  assert.equal(target.fn(2, 3), 5);
+  patcher.restore();
+  assert.equal(target.fn, original);
+});
+
+test('patcher: a value someone else installed after us is left in place on restore', () => {
+  const target = { fn: () => 'original' };
+  const patcher = new Patcher();
+  patcher.wrap(target, 'fn', (orig) => () => orig() as string);
+  const theirs = () => 'theirs';
+  target.fn = theirs;
+  patcher.restore();
+  assert.equal(target.fn, theirs);
+});
+
+const PROMISE: HandleKind = { type: 'promise', library: 'promise', observed: true };
+const RESOURCE: HandleKind = { type: 'resource', library: 'pool', observed: true };
+
+test('registry: a promise already settled when a pool claims it starts over in the pool\'s state', () => {
+  const registry = new Registry(new SiteTable(10), { maxHandles: 10, level: 'full', threadId: 0 });
+  const obj = {};
+  const id = registry.track(obj, PROMISE, 0);
+  registry.settle(id, 'fulfilled');
+  assert.equal(registry.track(obj, RESOURCE, 0, 0, 'queued'), id);
+  assert.equal(registry.stateOf(id), 'queued');
+  registry.settle(id, 'released');
+  assert.equal(registry.size, 0, 'released resources are dropped, not kept forever');
+});
+
+test('registry: a dropped record no longer answers for its object', () => {
+  const registry = new Registry(new SiteTable(10), { maxHandles: 10, level: 'sample', threadId: 0 });
+  const obj = {};
+  const id = registry.track(obj, RESOURCE, 0);
+  assert.equal(registry.idOf(obj), id);
+  registry.forget(id);
+  assert.equal(registry.idOf(obj), 0);
+  const again = registry.track(obj, RESOURCE, 0);
+  assert.notEqual(again, id, 'tracked anew');
+  assert.equal(registry.idOf(obj), again);
+});
