@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { parseConfig, type AgentConfig } from './config';
 import { Probe, PROBE_KEY } from './probe';
 import type { Report, ReportReason } from '../collector/report-model';
-import type { WorkerData, WorkerMessage } from './worker';
+import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
 import { serveThread } from './threads';
 
 /**
@@ -37,6 +37,8 @@ interface WorkerLink {
   worker: Worker;
   flag: Int32Array;
   replies: MessagePort;
+  /** The number of the latest hand-off. */
+  seq: number;
 }
 
 /** How long the main thread waits for the worker at exit: sending only, or naming retainers from a snapshot. */
@@ -125,7 +127,7 @@ function startWorker(config: AgentConfig): WorkerLink | null {
     worker.unref();
     port1.unref();
     worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));
-    return { worker, flag, replies: port1 };
+    return { worker, flag, replies: port1, seq: 0 };
   } catch (err) {
     writeLine(`leak-agent: could not start the analysis worker (${(err as Error)?.message ?? err}); reporting at exit only`);
     return null;
@@ -149,7 +151,7 @@ function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, lin
   }
   try {
     const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null, threads: probe.liveThreads() }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
-    return (reply as Report | undefined) ?? report;
+    return reply ?? report;
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
@@ -174,16 +176,28 @@ function deliver(report: Report, config: AgentConfig): void {
  * Posts a message to the worker and blocks (bounded) until it acknowledges through the shared flag; returns
  * what it replied on the port, if anything. At exit there is no later, so this is synchronous.
  */
-function handOff(link: WorkerLink, message: WorkerMessage, timeoutMs: number): unknown {
+function handOff(link: WorkerLink, message: DistributiveOmit<WorkerMessage, 'seq'>, timeoutMs: number): Report | undefined {
   try {
+    // Numbered, so that a late answer to an earlier hand-off that timed out is not taken for this one's.
+    const seq = (link.seq = (link.seq % 0x7fffffff) + 1);
     Atomics.store(link.flag, 0, 0);
-    link.worker.postMessage(message);
-    Atomics.wait(link.flag, 0, 0, timeoutMs);
-    return receiveMessageOnPort(link.replies)?.message;
+    link.worker.postMessage({ ...message, seq });
+    const deadline = Date.now() + timeoutMs;
+    for (let left = timeoutMs; Atomics.load(link.flag, 0) !== seq && left > 0; left = deadline - Date.now()) {
+      Atomics.wait(link.flag, 0, Atomics.load(link.flag, 0), left);
+    }
+    let reply: Report | undefined;
+    for (let m = receiveMessageOnPort(link.replies); m; m = receiveMessageOnPort(link.replies)) {
+      const r = m.message as WorkerReply;
+      if (r.seq === seq) reply = r.report;
+    }
+    return reply;
   } catch {
     return undefined; // the worker is gone: nothing to wait for
   }
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function writeLine(line: string): void {
   try {

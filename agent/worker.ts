@@ -134,13 +134,23 @@ if (config.channel && config.token) {
 }
 
 /** Messages from the main thread; each is acknowledged through the shared flag. */
-export type WorkerMessage =
+export type WorkerMessage = (
   | { type: 'final'; report: Report; snapshot: string | null; send: boolean; threads: number[] }
-  | { type: 'detach' };
+  | { type: 'detach' }
+) & {
+  /** The hand-off's number: the flag is set to it when done, and a reply carries it. */
+  seq: number;
+};
+
+/** A reply to a `final` hand-off. */
+export interface WorkerReply {
+  seq: number;
+  report: Report;
+}
 
 parentPort?.on('message', (message: WorkerMessage) => {
   const done = (): void => {
-    Atomics.store(flag, 0, 1);
+    Atomics.store(flag, 0, message.seq);
     Atomics.notify(flag, 0);
   };
   if (message.type === 'detach') {
@@ -155,7 +165,7 @@ parentPort?.on('message', (message: WorkerMessage) => {
     // After correlation: the snapshot is of the main thread's heap only.
     await addThreads(built, built.reason, true, message.threads ?? [], THREADS_FINAL_WAIT_MS);
     if (channel && message.send) await channel.send({ type: 'final', report: built });
-    data.replies.postMessage(built);
+    data.replies.postMessage({ seq: message.seq, report: built } satisfies WorkerReply);
   })().finally(done);
 });
 

@@ -85,7 +85,8 @@ export function installListeners(ctx: ProbeContext): void {
   }
 
   const proto = events.EventEmitter.prototype as unknown as Record<string, AnyFunction>;
-  for (const method of ['addListener', 'on', 'prependListener', 'once', 'prependOnceListener']) {
+  // `once` and `prependOnceListener` add through `on` and `prependListener`: wrapping them too would count twice.
+  for (const method of ['addListener', 'on', 'prependListener']) {
     patcher.wrap(proto, method, (original) =>
       function addListener(this: unknown) {
         // eslint-disable-next-line prefer-rest-params

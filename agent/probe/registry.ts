@@ -45,9 +45,12 @@ export interface HandleKind {
 }
 
 const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
-/** OS handles and pools are uninteresting once closed: their records go at the next read. */
+/**
+ * OS handles and resources are uninteresting once closed: their records go. A destroyed pool stays, so
+ * that later calls on it do not register it anew.
+ */
 const FORGET_WHEN_DONE: ReadonlySet<HandleType> = new Set([
-  'pool', 'timer', 'interval', 'server', 'socket', 'worker', 'child-process', 'listener', 'resource',
+  'timer', 'interval', 'server', 'socket', 'worker', 'child-process', 'listener', 'resource',
 ]);
 /** Kinds whose collection while pending means work was abandoned. */
 const ABANDON_KINDS: ReadonlySet<HandleType> = new Set(['task', 'resource', 'promise']);
@@ -295,7 +298,7 @@ export class Registry {
         if (error) counters.errors[error] = (counters.errors[error] ?? 0) + 1;
       } else if (state === 'released' || state === 'closed' || state === 'destroyed') counters.released++;
     }
-    if (FORGET_WHEN_DONE.has(entry.kind.type) && entry.kind.type !== 'pool') this.#forget(entry);
+    if (FORGET_WHEN_DONE.has(entry.kind.type)) this.#forget(entry);
   }
 
   /**
