@@ -22,6 +22,11 @@ export interface ProbeContext {
   constructing: number[] | null;
   /** Callbacks that undo what cannot go through the patcher. */
   readonly undo: Array<() => void>;
+  /**
+   * False once detached: what the patcher cannot take back (construct proxies and adapted exports the app
+   * already holds) checks it and only forwards.
+   */
+  active: boolean;
 }
 
 /**

@@ -68,6 +68,7 @@ export class Probe {
       registry: new Registry(sites, { maxHandles: options.maxHandles, level: options.level, threadId }),
       patcher: new Patcher(),
       activePool: 0,
+      active: false,
       constructing: null,
       undo: [],
     };
@@ -80,13 +81,20 @@ export class Probe {
   install(): void {
     if (this.#installed || this.#ctx.level === 'off') return;
     this.#installed = true;
-    installHandles(this.#ctx);
-    installListeners(this.#ctx);
-    const adapters = new AdapterInstaller(this.#ctx);
-    installModuleHook(this.#ctx, adapters, ADAPTERS);
-    if (this.#loaderHooks) installEsmHooks(this.#ctx, adapters, ADAPTERS);
-    if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
-    Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
+    this.#ctx.active = true;
+    try {
+      installHandles(this.#ctx);
+      installListeners(this.#ctx);
+      const adapters = new AdapterInstaller(this.#ctx);
+      installModuleHook(this.#ctx, adapters, ADAPTERS);
+      if (this.#loaderHooks) installEsmHooks(this.#ctx, adapters, ADAPTERS);
+      if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
+      Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
+    } catch (err) {
+      // Half installed is worse than not at all: take back what was done, then let the caller say why.
+      this.detach();
+      throw err;
+    }
   }
 
   /** Plain-data state; with `gc`, after a full GC. Never throws. */
@@ -155,6 +163,7 @@ export class Probe {
   detach(): void {
     if (!this.#installed) return;
     this.#installed = false;
+    this.#ctx.active = false;
     this.#ctx.patcher.restore();
     for (const undo of this.#ctx.undo.splice(0).reverse()) {
       try {

@@ -99,7 +99,8 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
         const mod = this as { exports?: unknown } | null;
         if (adapter && mod !== null && typeof mod === 'object') {
           const adapted = adapt(adapter, mod.exports);
-          if (adapted !== mod.exports) mod.exports = adapted;
+          // Through the patcher, so that detach gives the module its own exports back.
+          if (adapted !== mod.exports) ctx.patcher.replace(mod, 'exports', adapted);
         }
       } catch {
         // never throw into the app's require

@@ -285,9 +285,10 @@ export class AdapterInstaller {
     const known = this.#proxies.get(cls);
     if (known) return known;
     const installer = this;
-    const proxy = new Proxy(cls, {
-      construct(target, args, newTarget) {
+    const proxy: object = new Proxy(cls, {
+      construct(target, args, newTarget): object {
         const ctx = installer.#ctx;
+        if (!ctx.active) return Reflect.construct(target, args, newTarget === proxy ? target : newTarget) as object;
         const outer = ctx.constructing;
         const started: number[] = [];
         ctx.constructing = started;
