@@ -100,6 +100,8 @@ export function serveThread(probe: ThreadProbe): void {
 
 /** Final states kept at most (each thread that ended leaving pending work or abandoned counts). */
 const MAX_FINALS = 100;
+/** How many ended thread ids are remembered (to ignore their late messages). */
+const MAX_ENDED = 10_000;
 
 function leftSomething(state: ProbeState): boolean {
   return state.handles.length > 0 || state.counters.some((c) => c.abandoned > 0);
@@ -113,6 +115,8 @@ export interface ThreadStatesRead {
   ended: ProbeState[];
   /** Threads expected to answer (known running) that did not in time: busy in a synchronous loop. */
   silent: number[];
+  /** Ended threads whose findings were not kept (more than MAX_FINALS did). */
+  droppedFinals: number;
 }
 
 interface Pending {
@@ -137,6 +141,8 @@ export class ThreadStates {
   readonly #overdue = new Map<number, number>();
   /** Threads that ended leaving nothing to report (ids only, so a late reply is not taken for a live thread). */
   readonly #ended = new Set<number>();
+  /** Ended threads that left findings but came after MAX_FINALS others did. */
+  #droppedFinals = 0;
   #nextId = 1;
 
   constructor() {
@@ -154,7 +160,12 @@ export class ThreadStates {
       this.#overdue.delete(message.threadId);
       // Kept for every later report, so bounded: only threads that left something behind, at most MAX_FINALS.
       if (leftSomething(message.state) && this.#finals.size < MAX_FINALS) this.#finals.set(message.threadId, message.state);
-      else this.#ended.add(message.threadId);
+      else {
+        if (leftSomething(message.state)) this.#droppedFinals++;
+        this.#ended.add(message.threadId);
+        // Ids of ended threads are only kept to ignore their late messages: bounded, oldest first out.
+        if (this.#ended.size > MAX_ENDED) this.#ended.delete(this.#ended.values().next().value as number);
+      }
       for (const pending of this.#pending.values()) this.#check(pending);
       return;
     }
@@ -214,9 +225,12 @@ export class ThreadStates {
     for (const t of expected) {
       if (pending.replies.has(t) || this.#isEnded(t)) continue;
       if (runningSet.has(t)) silent.push(t);
-      else this.#known.delete(t);
+      else {
+        this.#known.delete(t);
+        this.#overdue.delete(t);
+      }
     }
-    return { live: [...pending.replies.values()], ended: [...this.#finals.values()], silent };
+    return { live: [...pending.replies.values()], ended: [...this.#finals.values()], silent, droppedFinals: this.#droppedFinals };
   }
 
   /**

@@ -64,6 +64,7 @@ async function addThreads(report: Report, reason: ReportReason, gc: boolean, run
     mergeThreadFindings(report, read.live, options);
     mergeThreadFindings(report, read.ended, { ...options, reason: 'exit' });
     for (const t of read.silent) report.notices.push(`leak-agent: worker thread ${t} did not answer within ${waitMs} ms (busy?): its findings are missing`);
+    if (read.droppedFinals > 0) report.notices.push(`leak-agent: findings of ${read.droppedFinals} ended worker threads were not kept (the first 100 are)`);
   } catch (err) {
     report.notices.push(`leak-agent: worker threads not read (${(err as Error)?.message ?? err})`);
   }

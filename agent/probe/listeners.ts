@@ -31,6 +31,8 @@ class Growth {
     readonly what: string,
     public peak: number,
   ) {}
+  /** The adds happen in no user code (a library's own emitter): not reported, and not captured again. */
+  untracked = false;
 }
 
 function liveCount(target: object, type: string): number {
@@ -68,7 +70,7 @@ export function installListeners(ctx: ProbeContext): void {
       let byType = tokens.get(target);
       if (!byType) tokens.set(target, (byType = new Map()));
       const known = byType.get(key);
-      if (known && registry.idOf(known) !== 0) {
+      if (known && (known.untracked || registry.idOf(known) !== 0)) {
         known.peak = Math.max(known.peak, count);
         return;
       }
@@ -77,7 +79,10 @@ export function installListeners(ctx: ProbeContext): void {
       const token = new Growth(new WeakRef(target), key, what, count);
       byType.set(key, token);
       const site = sites.capture(skipAbove);
-      if (site === 0 || !sites.records[site].user) return;
+      if (site === 0 || !sites.records[site].user) {
+        token.untracked = true;
+        return;
+      }
       registry.track(token, isSignal ? SIGNAL_KIND : LISTENER, site, 0, 'pending', `${count} '${key}' listeners on one ${what}`);
     } catch {
       // never throw into the app
