@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs and starts a local PostgreSQL on 127.0.0.1:5432 with a `leakagent` user and database.
 set -euo pipefail
-if ! command -v pg_ctlcluster >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+# The client (psql) may be on the machine without the server: look for the server binary itself.
+if ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq postgresql >/dev/null
 fi
-version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+version=$(ls -d /usr/lib/postgresql/*/bin/postgres | sed 's#/usr/lib/postgresql/\([^/]*\)/.*#\1#' | sort -V | tail -1)
 if ! pg_lsclusters -h 2>/dev/null | grep -q "^$version main"; then
   pg_createcluster "$version" main >/dev/null
 fi
