@@ -298,16 +298,14 @@ export class AdapterInstaller {
         } finally {
           ctx.constructing = outer;
         }
-        installer.#adoptPool(adapter, pool, started, installer.#constructTrapMarker);
+        // Frames above #adoptPool are the agent's own (this trap), filtered out: the user's `new` is next.
+        installer.#adoptPool(adapter, pool, started, installer.#adoptPool);
         return pool;
       },
     });
     this.#proxies.set(cls, proxy);
     return proxy;
   }
-
-  /** Stack frames above the proxy trap: the trap function itself is what we skip above. */
-  #constructTrapMarker = function construct(): void {};
 
   #adoptPool(adapter: PoolAdapter, pool: unknown, started: number[], skipAbove: Function): void {
     try {
@@ -317,7 +315,7 @@ export class AdapterInstaller {
         if (proto) this.#patchPrototype(adapter, proto);
       }
       // Captured from inside the trap, the stack's first user frame is the `new Pool()` / factory line.
-      const id = this.#registerPool(adapter, pool, skipAbove === this.#constructTrapMarker ? this.#adoptPool : skipAbove);
+      const id = this.#registerPool(adapter, pool, skipAbove);
       for (const worker of started) this.#ctx.registry.adopt(worker, id);
     } catch {
       // never throw into the app
