@@ -135,10 +135,14 @@ export class AdapterInstaller {
    */
   readonly #samplers = new Map<string, Sampler>();
 
-  #sampled(adapter: PoolAdapter): boolean {
+  #samplerOf(adapter: PoolAdapter): Sampler {
     let sampler = this.#samplers.get(adapter.library);
     if (!sampler) this.#samplers.set(adapter.library, (sampler = new Sampler(this.#ctx.level, 256, TASK_SAMPLE_EVERY)));
-    return sampler.take();
+    return sampler;
+  }
+
+  #sampled(adapter: PoolAdapter): boolean {
+    return this.#samplerOf(adapter).take();
   }
   /** Resources handed out and not yet handed back (weakly): read lazily through `resourceState`. */
   readonly #held = new WeakSet<object>();
@@ -455,12 +459,14 @@ export class AdapterInstaller {
    */
   #wrapAcquire(adapter: PoolAdapter, proto: object, method: string): void {
     const installer = this;
+    const sampler = this.#samplerOf(adapter);
     this.#ctx.patcher.wrap(proto, method, (original) =>
       function acquire(this: unknown) {
         const ctx = installer.#ctx;
-        const poolId = installer.#poolIdOf(adapter, this, acquire);
+        // Not sampled: straight through, nothing looked up (the hot path of a busy pool).
         // eslint-disable-next-line prefer-rest-params
-        if (!installer.#sampled(adapter)) return Reflect.apply(original, this, arguments);
+        if (!sampler.take()) return Reflect.apply(original, this, arguments);
+        const poolId = installer.#poolIdOf(adapter, this, acquire);
         const call = new CallState();
         // eslint-disable-next-line prefer-rest-params
         let args: ArrayLike<unknown> = arguments;
@@ -543,8 +549,10 @@ export class AdapterInstaller {
           if (resource !== null && (typeof resource === 'object' || typeof resource === 'function')) {
             const registry = installer.#ctx.registry;
             const id = registry.idOf(resource);
-            if (id !== 0 && registry.typeOf(id) === 'resource') registry.settle(id, 'released');
-            installer.#held.delete(resource);
+            if (id !== 0) {
+              if (registry.typeOf(id) === 'resource') registry.settle(id, 'released');
+              installer.#held.delete(resource);
+            }
           }
         } catch {
           // never throw into the app
