@@ -170,14 +170,7 @@ export function buildReport(states: ProbeState | ProbeState[], options: BuildOpt
     dropped.handles += state.dropped.handles;
     dropped.sites += state.dropped.sites;
   }
-  findings.sort(
-    (a, b) =>
-      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
-      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
-      b.count - a.count ||
-      a.site.file.localeCompare(b.site.file) ||
-      a.site.line - b.site.line,
-  );
+  findings.sort(compareFindings);
   const main = all.find((s) => s.threadId === 0) ?? all[0];
   return {
     version: 1,
@@ -211,14 +204,7 @@ export function mergeThreadFindings(report: Report, states: ProbeState[], option
   const added = buildReport(states, options);
   for (const f of added.findings) delete f.samples;
   report.findings.push(...added.findings);
-  report.findings.sort(
-    (a, b) =>
-      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
-      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
-      b.count - a.count ||
-      a.site.file.localeCompare(b.site.file) ||
-      a.site.line - b.site.line,
-  );
+  report.findings.sort(compareFindings);
   for (const n of added.notices) if (!report.notices.includes(n)) report.notices.push(n);
   report.dropped.handles += added.dropped.handles;
   report.dropped.sites += added.dropped.sites;
@@ -226,6 +212,17 @@ export function mergeThreadFindings(report: Report, states: ProbeState[], option
 
 /** Kinds whose objects are worth finding in a heap snapshot (what holds them). */
 const CORRELATED = new Set<FindingKind>(['retained', 'unsettled', 'unreleased']);
+
+/** Report order: what keeps the process alive first, then by kind, count, and place. */
+function compareFindings(a: Finding, b: Finding): number {
+  return (
+    Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
+    KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
+    b.count - a.count ||
+    a.site.file.localeCompare(b.site.file) ||
+    a.site.line - b.site.line
+  );
+}
 
 const KIND_ORDER: FindingKind[] = ['unreleased', 'unsettled', 'retained', 'growth'];
 
@@ -339,12 +336,7 @@ function relatedTasks(state: ProbeState, pools: HandleRecord[]): RelatedSite[] {
 export function mergeReports(reports: Report[], reason: ReportReason): Report {
   const first = reports[0];
   const findings = reports.flatMap((r) => r.findings.map((f) => ({ ...f, pid: r.process?.pid })));
-  findings.sort(
-    (a, b) =>
-      Number(b.keepsProcessAlive) - Number(a.keepsProcessAlive) ||
-      KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) ||
-      b.count - a.count,
-  );
+  findings.sort(compareFindings);
   const notices = [...new Set(reports.flatMap((r) => r.notices))];
   return {
     version: 1,
