@@ -45,7 +45,8 @@ function sources(dist: string): Map<string, string> {
     }
   };
   walk(join(dist, 'agent', 'probe'));
-  files.set('collector/tags.js', join(dist, 'collector', 'tags.js'));
+  // The probe's only runtime imports outside agent/probe: small, dependency-free collector modules.
+  for (const name of ['tags.js', 'paths.js']) files.set(`collector/${name}`, join(dist, 'collector', name));
   return files;
 }
 

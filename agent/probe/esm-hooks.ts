@@ -11,28 +11,18 @@
 import Module from 'node:module';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { pathToFileURL, fileURLToPath } from 'node:url';
-import { sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ProbeContext } from './context';
+import { packageAt, toFilePath } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 import type { LoaderData } from './esm-loader';
 
 /** The global the appended line calls. */
 export const ESM_KEY = Symbol.for('leak-agent.esm');
-const NM = `${sep}node_modules${sep}`;
 
 /** Names the package of a `file://` URL inside node_modules (`@scope/name` or `name`), or null. */
 function packageOf(url: string): string | null {
-  let file: string;
-  try {
-    file = fileURLToPath(url);
-  } catch {
-    return null;
-  }
-  const at = file.lastIndexOf(NM);
-  if (at < 0) return null;
-  const rest = file.slice(at + NM.length).split(sep);
-  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  return packageAt(toFilePath(url))?.name ?? null;
 }
 
 /** Folders the app resolves packages from: the working directory and the main script's, and their parents. */

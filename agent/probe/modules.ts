@@ -5,8 +5,9 @@
  * @internal
  */
 import Module from 'node:module';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import type { ProbeContext } from './context';
+import { packageAt } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 
 type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -40,12 +41,9 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
 
   /** The adapter of the package a path lies in (any file of it), or undefined. */
   function packageOf(file: string): { adapter: PoolAdapter; pkgDir: string } | undefined {
-    const at = file.lastIndexOf(NM);
-    if (at < 0) return undefined;
-    const rest = file.slice(at + NM.length).split(sep);
-    const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-    const adapter = byName.get(name);
-    return adapter ? { adapter, pkgDir: join(file.slice(0, at + NM.length), name) } : undefined;
+    const pkg = packageAt(file);
+    const adapter = pkg ? byName.get(pkg.name) : undefined;
+    return adapter ? { adapter, pkgDir: pkg!.dir } : undefined;
   }
 
   /** The adapter for a loaded file, when that file is a package's main entry. */

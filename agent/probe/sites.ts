@@ -6,7 +6,7 @@
  * Nothing here keeps a CallSite (they hold receivers and functions of the app) past the call.
  * @internal
  */
-import { fileURLToPath } from 'node:url';
+import { toFilePath } from '../../collector/paths';
 import { dirname, sep } from 'node:path';
 import type { Frame, SiteRecord } from '../../collector/probe-state';
 
@@ -30,15 +30,7 @@ function passCallSites(_err: Error, callSites: CallSite[]): CallSite[] {
 }
 
 function normaliseFile(name: string | null | undefined): string | null {
-  if (!name) return null;
-  if (name.startsWith('file://')) {
-    try {
-      return fileURLToPath(name);
-    } catch {
-      return name;
-    }
-  }
-  return name;
+  return name ? toFilePath(name) : null;
 }
 
 /** `node -e` and `--print` code: user code without a file. */

@@ -20,7 +20,7 @@
  * Lines are 1-based in output (the snapshot's `locations` are 0-based: converted here, once).
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { toFilePath } from '../paths';
 import type { Frame } from '../probe-state';
 import type { RetainerStep } from '../report-model';
 import type { HeapGraph } from './graph';
@@ -97,16 +97,6 @@ function scriptName(graph: HeapGraph, scriptId: number): string | null {
   return cache.scriptNames.get(scriptId) ?? null;
 }
 
-function toPath(name: string): string {
-  if (name.startsWith('file://')) {
-    try {
-      return fileURLToPath(name);
-    } catch {
-      return name;
-    }
-  }
-  return name;
-}
 
 /** Source text of a script: the file on disk when it matches the snapshot's copy (truncated at 1024 chars). */
 function sourceOf(graph: HeapGraph, scriptFile: string, snapshotSource: string | null, opts: NamingOptions): { text: string; lineStarts: number[] } | null {
@@ -115,7 +105,7 @@ function sourceOf(graph: HeapGraph, scriptFile: string, snapshotSource: string |
   let text: string | null = null;
   if (opts.readSources !== false && scriptFile.length > 0 && !scriptFile.startsWith('node:')) {
     try {
-      const disk = readFileSync(toPath(scriptFile), 'utf8');
+      const disk = readFileSync(toFilePath(scriptFile), 'utf8');
       const probe = snapshotSource ? snapshotSource.slice(0, 1000) : '';
       if (!probe || disk.startsWith(probe)) text = disk;
     } catch {
@@ -177,7 +167,7 @@ export function siteOf(graph: HeapGraph, node: number, fn: string | null = null)
   if (!loc) return null;
   const file = scriptName(graph, loc.scriptId);
   if (!file) return null;
-  return { file: toPath(file), line: loc.line + 1, column: loc.column + 1, function: fn };
+  return { file: toFilePath(file), line: loc.line + 1, column: loc.column + 1, function: fn };
 }
 
 function closureName(graph: HeapGraph, closure: number): string {
@@ -307,7 +297,7 @@ function describeContextVariableUncached(graph: HeapGraph, ctx: number, variable
         col0 = col >= 0 ? col : 0;
       }
     }
-    site = { file: toPath(best.file), line: line0 + 1, column: col0 + 1, function: info.moduleScope ? null : info.functionName };
+    site = { file: toFilePath(best.file), line: line0 + 1, column: col0 + 1, function: info.moduleScope ? null : info.functionName };
   }
   const where = site ? `${scope}, ${shortFile(site.file)}:${site.line}` : scope;
   return { name: `variable ${variable} (${where})`, site };
@@ -552,5 +542,5 @@ export function allocationSite(graph: HeapGraph, node: number): Frame | null {
   const line = T[base + fields.indexOf('line')];
   const column = T[base + fields.indexOf('column')];
   if (!file || line <= 0) return null;
-  return { file: toPath(file), line, column: Math.max(1, column), function: name || null };
+  return { file: toFilePath(file), line, column: Math.max(1, column), function: name || null };
 }

@@ -1,0 +1,27 @@
+/**
+ * File names as V8 reports them (plain paths in CJS, `file://` URLs in ESM) made into paths, once, and the
+ * npm package a path lies in. Small and dependency-free: the probe loads it in the app's process.
+ */
+import { fileURLToPath } from 'node:url';
+import { join, sep } from 'node:path';
+
+const NM = `${sep}node_modules${sep}`;
+
+/** A `file://` URL as a path; anything else as it is. */
+export function toFilePath(name: string): string {
+  if (!name.startsWith('file://')) return name;
+  try {
+    return fileURLToPath(name);
+  } catch {
+    return name;
+  }
+}
+
+/** The package a path lies in (`@scope/name` or `name`) and its folder, from the last `node_modules`. */
+export function packageAt(file: string): { name: string; dir: string } | null {
+  const at = file.lastIndexOf(NM);
+  if (at < 0) return null;
+  const rest = file.slice(at + NM.length).split(sep);
+  const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  return { name, dir: join(file.slice(0, at + NM.length), name) };
+}
