@@ -16,7 +16,6 @@
  */
 import { Command } from 'commander';
 import { get } from 'node:http';
-import { writeFileSync } from 'node:fs';
 import type { ProbeState } from '../../collector/probe-state';
 import type { Report, RetainerStep } from '../../collector/report-model';
 import { buildReport } from '../../collector/report';
@@ -27,7 +26,7 @@ import { awaitLines } from '../../agent/await-lines';
 import { loadProbeBundle, BUNDLE_ROOT, BUNDLE_URL } from '../probe-bundle';
 import { AgentUnreachableError, CdpError, InvalidArgumentError, LeakAgentError } from '../errors';
 import { positiveInt, positiveSeconds } from '../options';
-import { renderText } from '../render/text';
+import { writeReport } from '../output';
 
 export interface AttachOptions {
   pid?: number;
@@ -496,20 +495,8 @@ export function attachCommand(): Command {
     )
     .action(async (address: string | undefined, opts: AttachOptions) => {
       const result = await collect(address, opts);
-      const json = JSON.stringify(result.report, null, 2) + '\n';
-      if (opts.out) {
-        try {
-          writeFileSync(opts.out, json);
-        } catch (err) {
-          throw new InvalidArgumentError(`--out ${opts.out}: ${(err as Error).message}`, { cause: err });
-        }
-      }
-      if (opts.json) {
-        process.stdout.write(json);
-        process.stderr.write(timingNote(result, opts.duration));
-      } else {
-        process.stdout.write(renderText(result.report, { cwd: process.cwd(), color: process.stdout.isTTY === true }));
-        process.stdout.write(timingNote(result, opts.duration));
-      }
+      writeReport(result.report, opts);
+      // With --json only the report is on stdout.
+      (opts.json ? process.stderr : process.stdout).write(timingNote(result, opts.duration));
     });
 }

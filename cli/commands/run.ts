@@ -5,7 +5,6 @@
  */
 import { Command, Option } from 'commander';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Level } from '../../collector/probe-state';
 import type { Finding, FindingKind, Report, ReportReason } from '../../collector/report-model';
@@ -13,7 +12,7 @@ import { mergeReports } from '../../collector/report';
 import { ChannelServer } from '../channel-server';
 import { InvalidArgumentError, SpawnError, ExitCode } from '../errors';
 import { positiveInt, positiveSeconds } from '../options';
-import { renderText } from '../render/text';
+import { writeReport } from '../output';
 
 export interface RunOptions {
   json: boolean;
@@ -185,17 +184,8 @@ export function runCommand(): Command {
     .passThroughOptions()
     .action(async (command: string[], opts: RunOptions) => {
       const result = await collect(command, opts);
-      const json = JSON.stringify(result.report, null, 2) + '\n';
-      if (opts.out) {
-        try {
-          writeFileSync(opts.out, json);
-        } catch (err) {
-          throw new InvalidArgumentError(`--out ${opts.out}: ${(err as Error).message}`, { cause: err });
-        }
-      }
-      if (opts.json) process.stdout.write(json);
-      else {
-        process.stdout.write(renderText(result.report, { cwd: process.cwd(), color: process.stdout.isTTY === true }));
+      writeReport(result.report, opts);
+      if (!opts.json) {
         if (result.agents === 0) process.stdout.write('note: no agent connected: is the command a Node.js program (>= 20)?\n');
         if (result.timedOut) process.stdout.write(`note: still running after --timeout ${opts.timeout} s: stopped it (exit code 124)\n`);
       }
