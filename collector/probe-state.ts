@@ -87,6 +87,8 @@ export interface HandleRecord {
   reactions?: number;
   /** Site of the latest reactions (taken at doubling checkpoints), when `reactions` is set. */
   reactionSite?: number;
+  /** True when `reactions` is an estimate: above about 250,000 reactions a second they are sampled. */
+  reactionsEstimated?: boolean;
   /** worker_threads threadId of the thread the handle lives in (0 = main thread). */
   threadId: number;
 }

@@ -274,6 +274,7 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
     const errors: Record<string, number> = {};
     for (const r of group.records) if (r.error) errors[r.error] = (errors[r.error] ?? 0) + 1;
     const reactions = group.records.reduce((n, r) => n + (r.reactions ?? 0), 0);
+    const about = group.records.some((r) => r.reactionsEstimated) ? 'about ' : '';
     const finding: Finding = {
       kind: group.kind,
       site: frameOf(state, group.site),
@@ -283,10 +284,10 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
       resource: type,
       library,
       summary: group.reactionsOn
-        ? `${plural(reactions, 'reaction')} attached to ${plural(group.records.length, 'pending promise')} that ${group.records.length === 1 ? 'has' : 'have'} not settled: each keeps what its callbacks capture reachable until ${group.records.length === 1 ? 'it settles' : 'they settle'}`
+        ? `${about}${plural(reactions, 'reaction')} attached to ${plural(group.records.length, 'pending promise')} that ${group.records.length === 1 ? 'has' : 'have'} not settled: each keeps what its callbacks capture reachable until ${group.records.length === 1 ? 'it settles' : 'they settle'}`
         : summarise(group.kind, group.records, library, type, abandoned, state) +
           (group.pool ? `, opened by its ${group.pool.library} pool (created here)` : '') +
-          (type === 'promise' && reactions > 0 ? `, ${plural(reactions, 'reaction')} attached` : ''),
+          (type === 'promise' && reactions > 0 ? `, ${about}${plural(reactions, 'reaction')} attached` : ''),
       libraryFrame: handleSite ? handleSite.frame : site?.library ?? null,
       ageMs: { max: ages.length ? Math.max(...ages) : 0, min: ages.length ? Math.min(...ages) : 0 },
       states: countStates(group.records),

@@ -42,6 +42,12 @@ export interface HandleKind {
    * couple at a time as new ones come in, instead of one FinalizationRegistry cell each (≈ 60 B).
    */
   done?(obj: object): boolean;
+  /**
+   * For `observed` kinds whose settlement is seen by the `full` level's `settled` promise hook, which is off
+   * while promises come faster than it can afford (promises.ts): only records made while it was on count
+   * as observed (see `Registry.settledHook`).
+   */
+  observedByHook?: boolean;
 }
 
 const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
@@ -67,6 +73,7 @@ interface EntryExtra {
   ref?: WeakRef<object> | null;
   reactions?: number;
   reactionSite?: number;
+  reactionsEstimated?: boolean;
   watched?: boolean;
 }
 
@@ -177,6 +184,11 @@ export class Registry {
   #sweepHead = 0;
   /** When the previous `read()` ran (0: never). */
   #lastReadAt = 0;
+  /**
+   * Records of `observedByHook` kinds from this id on have had their settlement seen since they were made
+   * (Infinity while the hook is off: a record that lived through an off period may have settled unseen).
+   */
+  #hookObservedFrom = 0;
   /** Handles ever tracked (a cheap "anything new?" check). */
   createdCount = 0;
   droppedHandles = 0;
@@ -190,6 +202,32 @@ export class Registry {
 
   get sites(): SiteTable {
     return this.#sites;
+  }
+
+  /** The `settled` promise hook was turned on or off (see `HandleKind.observedByHook`). */
+  settledHook(on: boolean): void {
+    this.#hookObservedFrom = on ? this.#nextId : Infinity;
+  }
+
+  /** Notices that say how things stand at read time (a count that changes), asked at each read. */
+  readonly #noticeSources: Array<() => string | undefined> = [];
+
+  /** Adds a notice computed at each read (undefined: none now). */
+  addNoticeSource(source: () => string | undefined): void {
+    this.#noticeSources.push(source);
+  }
+
+  #currentNotices(): string[] {
+    const out = this.notices.slice();
+    for (const source of this.#noticeSources) {
+      try {
+        const text = source();
+        if (text !== undefined) out.push(text);
+      } catch {
+        // a notice is never worth a failed read
+      }
+    }
+    return out;
   }
 
   /** Adds a one-line notice (capped). */
@@ -306,10 +344,16 @@ export class Registry {
    * Returns the new count, or 0 when the handle is unknown or done (reactions to a settled promise run and
    * go: they hold nothing).
    */
-  react(id: number): number {
+  react(id: number, weight = 1): number {
     const entry = this.#entries.get(id);
     if (!entry || DONE_STATES.has(entry.state)) return 0;
-    return ++entry.reactions;
+    if (weight !== 1) (entry.x ??= {}).reactionsEstimated = true;
+    return (entry.reactions += weight);
+  }
+
+  /** Reactions counted so far on a pending promise (0 when unknown). */
+  reactionsOf(id: number): number {
+    return this.#entries.get(id)?.reactions ?? 0;
   }
 
   /** Records where reactions to a pending promise are being attached from. */
@@ -386,7 +430,9 @@ export class Registry {
         continue;
       }
       let live: LiveState | undefined;
-      if (obj !== undefined && entry.kind.inspect) {
+      // A settled task or promise, a released resource: that is final, nothing more to read (a read can
+      // hold many of them: the lazy promise state costs µs each).
+      if (obj !== undefined && entry.kind.inspect && !(DONE_STATES.has(entry.state) && ABANDON_KINDS.has(entry.kind.type))) {
         try {
           live = entry.kind.inspect(obj);
         } catch {
@@ -422,6 +468,7 @@ export class Registry {
       if (entry.reactions > 0) {
         record.reactions = entry.reactions;
         record.reactionSite = entry.reactionSite;
+        if (entry.x?.reactionsEstimated) record.reactionsEstimated = true;
       }
       if (entry.kind.type === 'pool') pools.set(entry.id, record);
       handles.push(record);
@@ -459,7 +506,7 @@ export class Registry {
       handles,
       counters: [...this.#counters.values()].map((c) => ({ ...c, errors: { ...c.errors } })),
       dropped: { handles: this.droppedHandles, sites: this.#sites.dropped },
-      notices: this.notices.slice(),
+      notices: this.#currentNotices(),
     };
   }
 
@@ -564,7 +611,8 @@ export class Registry {
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
-    if (ABANDON_KINDS.has(entry.kind.type) && (entry.kind.observed || entry.watched) && !DONE_STATES.has(entry.state)) {
+    const observed = entry.kind.observed && (!entry.kind.observedByHook || entry.id >= this.#hookObservedFrom);
+    if (ABANDON_KINDS.has(entry.kind.type) && (observed || entry.watched) && !DONE_STATES.has(entry.state)) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
       if (counters) {
         counters.abandoned++;

@@ -34,10 +34,15 @@ test('case 1 Promise.race against a never-settling promise: growth at the race l
   const report = await leaky('promise-race-never.js', FULL);
   assert.equal(report.reason, 'quiet');
   const growth = report.findings.find((f) => f.kind === 'growth');
-  assert.equal(growth?.count, 2000, 'one reaction per race');
-  assert.deepEqual(growth?.related.map((r) => [r.role, r.site.file, r.site.line, r.count]), [['held-by', file, 4, 1]]);
+  assert.ok(growth);
+  // One reaction per race: counted exactly, unless they came faster than the lookup cap (promises.ts), where
+  // the count is a sampled estimate and says so.
+  const estimated = /^about /.test(growth.summary);
+  if (estimated) assert.ok(Math.abs(growth.count - 2000) <= 400, `estimate ${growth.count} for 2000 reactions`);
+  else assert.equal(growth.count, 2000, 'one reaction per race');
+  assert.deepEqual(growth.related.map((r) => [r.role, r.site.file, r.site.line, r.count]), [['held-by', file, 4, 1]]);
   const never = report.findings.find((f) => f.kind === 'unsettled');
-  assert.match(never?.summary ?? '', /2000 reactions attached/);
+  assert.match(never?.summary ?? '', new RegExp(`, ${estimated ? 'about ' : ''}${growth.count} reactions attached`));
 });
 test('case 1 fixed (the raced promise settles): empty', () => clean('promise-race-never-fixed.js', FULL));
 

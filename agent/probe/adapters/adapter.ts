@@ -146,6 +146,11 @@ export class AdapterInstaller {
   }
   /** Resources handed out and not yet handed back (weakly): read lazily through `resourceState`. */
   readonly #held = new WeakSet<object>();
+  /**
+   * How many of them were handed out and not seen handed back (a resource collected unreleased stays
+   * counted): while 0, a release has nothing to look up.
+   */
+  #heldCount = 0;
 
   constructor(ctx: ProbeContext) {
     this.#ctx = ctx;
@@ -202,6 +207,7 @@ export class AdapterInstaller {
           // each task is watched while its `resolve` is the agent's (`Registry.watch`); a promise resolved
           // with another one (p-limit) settles unseen from then on.
           observed: adapter.taskSettlement === 'then' || this.#ctx.level === 'full',
+          observedByHook: adapter.taskSettlement !== 'then',
         },
         resource: {
           type: 'resource',
@@ -460,64 +466,80 @@ export class AdapterInstaller {
   #wrapAcquire(adapter: PoolAdapter, proto: object, method: string): void {
     const installer = this;
     const sampler = this.#samplerOf(adapter);
+    // The wrapper is all a busy pool's unsampled acquisition pays for: one countdown and a forwarding call.
+    // It must stay this small: a closure created in here would make V8 allocate a context on every call.
     this.#ctx.patcher.wrap(proto, method, (original) =>
       function acquire(this: unknown) {
-        const ctx = installer.#ctx;
-        // Not sampled: straight through, nothing looked up (the hot path of a busy pool).
-        // eslint-disable-next-line prefer-rest-params
-        if (!sampler.take()) return Reflect.apply(original, this, arguments);
-        const poolId = installer.#poolIdOf(adapter, this, acquire);
-        const call = new CallState();
-        // eslint-disable-next-line prefer-rest-params
-        let args: ArrayLike<unknown> = arguments;
-        const last = args.length > 0 ? args[args.length - 1] : undefined;
-        let early: { which: 'resolved' | 'rejected'; value: unknown } | null = null;
-        const observer: CallObserver = {
-          resolved(value) {
-            if (call.id === 0) early = { which: 'resolved', value };
-            else installer.#handedOut(adapter, call.id, value);
-          },
-          rejected(reason) {
-            if (call.id === 0) early = { which: 'rejected', value: reason };
-            else ctx.registry.settle(call.id, 'rejected', errorName(reason));
-          },
-        };
-        const callback = typeof last === 'function';
-        if (callback) {
-          const copy = Array.prototype.slice.call(args);
-          copy[copy.length - 1] = wrapCallback(last as AnyFunction, observer);
-          args = copy;
-        }
-        const outer = ctx.activePool;
-        ctx.activePool = poolId;
-        try {
-          const { result, window } = observeCall(() => Reflect.apply(original, this, args), this as object, adapter.promiseProperty);
-          try {
-            // Callback style: the pool's own object is not what the app holds; the call site is enough.
-            const handle = result !== null && typeof result === 'object' ? result : null;
-            if (handle !== null || callback) {
-              const id = ctx.registry.track(handle, installer.#kindsOf(adapter).resource, ctx.sites.capture(acquire), poolId, 'queued');
-              if (id !== 0) {
-                ctx.registry.mark(id, 'queued');
-                call.id = id;
-                if (!callback && !bindWindow(window, result, observer)) ctx.registry.forget(id); // nothing to learn from: not tracked
-                const e = early as { which: 'resolved' | 'rejected'; value: unknown } | null;
-                early = null;
-                if (e !== null) {
-                  if (e.which === 'resolved') installer.#handedOut(adapter, id, e.value);
-                  else ctx.registry.settle(id, 'rejected', errorName(e.value));
-                }
-              }
-            }
-          } catch {
-            // never throw into the app
+        /* eslint-disable prefer-rest-params */
+        if (!sampler.take()) {
+          // The same arguments, passed on by count: unlike Reflect.apply(…, arguments), V8 can inline these.
+          switch (arguments.length) {
+            case 0:
+              return original.call(this);
+            case 1:
+              return original.call(this, arguments[0]);
+            case 2:
+              return original.call(this, arguments[0], arguments[1]);
           }
-          return result;
-        } finally {
-          ctx.activePool = outer;
+          return Reflect.apply(original, this, arguments);
         }
+        return installer.#acquireTracked(adapter, original, this, arguments, acquire);
+        /* eslint-enable prefer-rest-params */
       },
     );
+  }
+
+  /** A sampled acquisition: its site, its record, and what the library resolves it with. */
+  #acquireTracked(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, skipAbove: Function): unknown {
+    const ctx = this.#ctx;
+    const poolId = this.#poolIdOf(adapter, thisArg, skipAbove);
+    const call = new CallState();
+    const last = args.length > 0 ? args[args.length - 1] : undefined;
+    let early: { which: 'resolved' | 'rejected'; value: unknown } | null = null;
+    const observer: CallObserver = {
+      resolved: (value) => {
+        if (call.id === 0) early = { which: 'resolved', value };
+        else this.#handedOut(adapter, call.id, value);
+      },
+      rejected(reason) {
+        if (call.id === 0) early = { which: 'rejected', value: reason };
+        else ctx.registry.settle(call.id, 'rejected', errorName(reason));
+      },
+    };
+    const callback = typeof last === 'function';
+    if (callback) {
+      const copy = Array.prototype.slice.call(args);
+      copy[copy.length - 1] = wrapCallback(last as AnyFunction, observer);
+      args = copy;
+    }
+    const outer = ctx.activePool;
+    ctx.activePool = poolId;
+    try {
+      const { result, window } = observeCall(() => Reflect.apply(original, thisArg, args), thisArg as object, adapter.promiseProperty);
+      try {
+        // Callback style: the pool's own object is not what the app holds; the call site is enough.
+        const handle = result !== null && typeof result === 'object' ? result : null;
+        if (handle !== null || callback) {
+          const id = ctx.registry.track(handle, this.#kindsOf(adapter).resource, ctx.sites.capture(skipAbove), poolId, 'queued');
+          if (id !== 0) {
+            ctx.registry.mark(id, 'queued');
+            call.id = id;
+            if (!callback && !bindWindow(window, result, observer)) ctx.registry.forget(id); // nothing to learn from: not tracked
+            const e = early as { which: 'resolved' | 'rejected'; value: unknown } | null;
+            early = null;
+            if (e !== null) {
+              if (e.which === 'resolved') this.#handedOut(adapter, id, e.value);
+              else ctx.registry.settle(id, 'rejected', errorName(e.value));
+            }
+          }
+        }
+      } catch {
+        // never throw into the app
+      }
+      return result;
+    } finally {
+      ctx.activePool = outer;
+    }
   }
 
   #handedOut(adapter: PoolAdapter, id: number, value: unknown): void {
@@ -536,31 +558,45 @@ export class AdapterInstaller {
     }
     registry.rebind(id, resource);
     registry.mark(id, 'running');
-    this.#held.add(resource);
+    if (!this.#held.has(resource)) {
+      this.#held.add(resource);
+      this.#heldCount++;
+    }
   }
 
   #wrapRelease(adapter: PoolAdapter, proto: object, method: string): void {
     const installer = this;
+    // Small for the same reason as the acquire wrapper; with no sampled resource out, nothing is looked up.
     this.#ctx.patcher.wrap(proto, method, (original) =>
       function release(this: unknown) {
-        try {
-          // eslint-disable-next-line prefer-rest-params
-          const resource = arguments[0];
-          if (resource !== null && (typeof resource === 'object' || typeof resource === 'function')) {
-            const registry = installer.#ctx.registry;
-            const id = registry.idOf(resource);
-            if (id !== 0) {
-              if (registry.typeOf(id) === 'resource') registry.settle(id, 'released');
-              installer.#held.delete(resource);
-            }
-          }
-        } catch {
-          // never throw into the app
+        /* eslint-disable prefer-rest-params */
+        if (installer.#heldCount !== 0) installer.#released(arguments[0]);
+        switch (arguments.length) {
+          case 1:
+            return original.call(this, arguments[0]);
+          case 2:
+            return original.call(this, arguments[0], arguments[1]);
+          case 3:
+            return original.call(this, arguments[0], arguments[1], arguments[2]);
         }
-        // eslint-disable-next-line prefer-rest-params
         return Reflect.apply(original, this, arguments);
+        /* eslint-enable prefer-rest-params */
       },
     );
+  }
+
+  /** A resource handed back: its acquisition, if sampled, is released. Never throws. */
+  #released(resource: unknown): void {
+    try {
+      if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) return;
+      if (!this.#held.delete(resource)) return;
+      this.#heldCount--;
+      const registry = this.#ctx.registry;
+      const id = registry.idOf(resource);
+      if (id !== 0 && registry.typeOf(id) === 'resource') registry.settle(id, 'released');
+    } catch {
+      // never throw into the app
+    }
   }
 
   #wrapDestroy(adapter: PoolAdapter, proto: object, method: string): void {
