@@ -55,6 +55,8 @@ export class Sampler {
   #gap: number;
   #drawn = 1;
   #weight = 1;
+  /** Until when (performance.now(), ms) the rate cap is lifted. */
+  #boostUntil = 0;
   readonly #full: boolean;
 
   constructor(
@@ -77,6 +79,19 @@ export class Sampler {
     return this.#gap > this.every;
   }
 
+  /**
+   * Lifts the rate cap for `ms`: about one in `every` is taken meanwhile, whatever the rate (a pool that
+   * looks like it is leaking, see adapter.ts `Pressure`).
+   */
+  boost(ms: number): void {
+    this.#boostUntil = performance.now() + ms;
+    if (this.#gap <= this.every) return;
+    this.#gap = this.every;
+    // the next call is taken, standing for the calls let through since the last taken one
+    this.#drawn -= this.#countdown - 1;
+    this.#countdown = 1;
+  }
+
   /** True when this call is to be tracked. */
   take(): boolean {
     return --this.#countdown === 0 && this.#next();
@@ -97,7 +112,7 @@ export class Sampler {
       if (this.#last !== 0) {
         const rate = (this.#batchCalls * 1000) / Math.max(now - this.#last, 0.001);
         const gap = this.#gap;
-        this.#gap = Math.max(this.every, Math.min(MAX_GAP, gap * 4, Math.max(gap / 4, rate / this.perSecond)));
+        this.#gap = now < this.#boostUntil ? this.every : Math.max(this.every, Math.min(MAX_GAP, gap * 4, Math.max(gap / 4, rate / this.perSecond)));
       }
       this.#last = now;
       this.#batchCalls = this.#batchTaken = 0;

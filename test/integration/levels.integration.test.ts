@@ -28,3 +28,21 @@ test('full under churn, fixed: empty (promises settled while the settled hook wa
   assert.equal(ran.code, 0, ran.stderr);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
 });
+
+const adapterFixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'adapters', name);
+const SAMPLE = ['--level', 'sample', '--timeout', '60'];
+
+test('sample: a busy pool leaking one acquisition in a thousand is reported at the leaking line (the rising in-use floor lifts the sampling)', async () => {
+  const file = adapterFixture('generic-pool-steady-leak.js');
+  const { report, ran } = await leakAgentRun(['node', file], SAMPLE);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assertFindingsMatchMarkers(report, [file]);
+});
+
+test('sample: the same pool releasing everything: empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', adapterFixture('generic-pool-steady-leak-fixed.js')], SAMPLE);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+});

@@ -17,4 +17,5 @@ export const genericPool: PoolAdapter = {
   submit: ['drain', 'clear'],
   taskSettlement: 'inspect',
   promiseProperty: '_Promise',
+  inUse: (pool) => (pool as { borrowed: number }).borrowed,
 };

@@ -17,4 +17,5 @@ export const pgPool: PoolAdapter = {
   destroy: ['end'],
   taskSettlement: 'inspect',
   promiseProperty: 'Promise',
+  inUse: (pool) => (pool as { totalCount: number; idleCount: number }).totalCount - (pool as { idleCount: number }).idleCount,
 };

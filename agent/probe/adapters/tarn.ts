@@ -14,5 +14,6 @@ export const tarn: PoolAdapter = {
   acquire: ['acquire'],
   release: ['release'],
   destroy: ['destroy'],
+  inUse: (pool) => (pool as { numUsed(): number }).numUsed(),
   taskSettlement: 'inspect',
 };
