@@ -5,7 +5,9 @@
  * callback applies the package's adapter to it (prototypes only: ESM exports are read-only).
  *
  * Registered in the main thread and again in each app worker thread (hooks registered in one thread do not
- * apply to modules imported by another). A Node without `register` gets one notice; nothing else changes.
+ * apply to modules imported by another), at start-up when the thread's entry is ESM, and only once a
+ * dynamic `import(` is about to be compiled when it is CommonJS. A Node without `register` gets one notice;
+ * nothing else changes.
  * @internal
  */
 import Module from 'node:module';
@@ -41,31 +43,36 @@ function lookupRoots(): string[] {
   return [...roots];
 }
 
+function isModulePackage(file: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { type?: string }).type === 'module';
+  } catch {
+    return false;
+  }
+}
+
 /**
- * True when the app is ESM (its entry is `.mjs`, or its package says `"type": "module"`), or when one of the
- * packages is installed where the app can find it and is an ES module package. A package nested deeper in
- * a dependency's own node_modules is not looked for (stated in the README).
+ * True when this thread's entry is an ES module: a `.mjs` file, ESM `-e` code, or a file (not `.cjs`)
+ * whose nearest package.json says `"type": "module"`.
  */
-function esmPackagesReachable(names: string[]): boolean {
-  const roots = lookupRoots();
+function entryIsEsm(roots: string[]): boolean {
+  if (process.execArgv.some((a) => a === '--input-type=module' || a === '--experimental-default-type=module')) return true;
   const main = process.argv[1] ?? '';
   if (main.endsWith('.mjs') || main.endsWith('.mts')) return true;
-  const isModulePackage = (file: string): boolean => {
-    try {
-      return (JSON.parse(readFileSync(file, 'utf8')) as { type?: string }).type === 'module';
-    } catch {
-      return false;
-    }
-  };
   if (main && !main.endsWith('.cjs')) {
     for (const root of roots) {
       const pkg = join(root, 'package.json');
-      if (existsSync(pkg)) {
-        if (isModulePackage(pkg)) return true;
-        break;
-      }
+      if (existsSync(pkg)) return isModulePackage(pkg);
     }
   }
+  return false;
+}
+
+/**
+ * True when one of the packages is installed where the app can find it and is an ES module package. A
+ * package nested deeper in a dependency's own node_modules is not looked for (stated in the README).
+ */
+function esmPackagesReachable(roots: string[], names: string[]): boolean {
   for (const root of roots) {
     for (const name of names) {
       const pkg = join(root, 'node_modules', name, 'package.json');
@@ -73,6 +80,35 @@ function esmPackagesReachable(names: string[]): boolean {
     }
   }
   return false;
+}
+
+/** A dynamic `import(` in source text (comments and strings count too: a false positive only costs the thread). */
+const DYNAMIC_IMPORT = /\bimport\s*\(/;
+
+/** True when CommonJS source may load ES modules with a dynamic `import()`. Cheap: most files have no `import`. */
+export function mayImport(source: unknown): boolean {
+  return typeof source === 'string' && source.includes('import') && DYNAMIC_IMPORT.test(source);
+}
+
+/**
+ * In a thread whose entry is CommonJS, ES modules are only reached through a dynamic `import()` (a
+ * `require()` of an ES module goes through `Module._load`, which modules.ts watches, and not through loader
+ * hooks), so the hooks thread is started only when that can happen: as the first CommonJS file whose source
+ * holds an `import(` is compiled (modules.ts calls this before compiling each file), or at once for `-e`
+ * code that does. Null once decided.
+ */
+let deferredRegister: (() => void) | null = null;
+
+/** Called by the CommonJS load hook with each file's source before it is compiled; never throws. */
+export function beforeCompile(source: unknown): void {
+  if (deferredRegister === null || !mayImport(source)) return;
+  const register = deferredRegister;
+  deferredRegister = null;
+  try {
+    register();
+  } catch {
+    // never throw into the app's require
+  }
 }
 
 export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, adapters: readonly PoolAdapter[]): void {
@@ -98,16 +134,40 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   } catch {
     return;
   }
-  // The hooks run on a thread of their own (≈ 35 MB and 90 ms of CPU at start-up, measured with `node -e 0`):
-  // only for an app that can import one of these packages as ESM.
-  if (!esmPackagesReachable([...byName.keys()])) return;
+  // The hooks run on a thread of their own (≈ 30-50 ms of CPU and 35 MB at start-up, in each thread that
+  // registers them, app worker threads included): only for an app that can import one of these packages
+  // as ESM, and in a CommonJS thread only once it can import at all (see deferredRegister).
+  const roots = lookupRoots();
+  const names = [...byName.keys()];
+  const registerNow = (): void => register(ctx, names);
+  if (entryIsEsm(roots)) {
+    registerNow();
+    return;
+  }
+  const whenImporting = (): void => {
+    if (ctx.active && esmPackagesReachable(lookupRoots(), names)) registerNow();
+  };
+  // `node -e` code and an eval worker's code run without being compiled as a file: read here.
+  const evalCode = (process as { _eval?: unknown })._eval;
+  const main = process.argv[1];
+  if ((main === undefined || main === '[worker eval]') && typeof evalCode === 'string' && /\bimport\b/.test(evalCode)) {
+    whenImporting();
+    return;
+  }
+  deferredRegister = whenImporting;
+  ctx.undo.push(() => {
+    if (deferredRegister === whenImporting) deferredRegister = null;
+  });
+}
+
+function register(ctx: ProbeContext, names: string[]): void {
   const register = (Module as unknown as { register?: (specifier: string, options: { data: LoaderData }) => void }).register;
   if (typeof register !== 'function') {
-    ctx.registry.notice(`leak-agent: this Node (${process.version}) has no module.register(); ESM-only pools (${[...byName.keys()].join(', ')}) are not tracked`);
+    ctx.registry.notice(`leak-agent: this Node (${process.version}) has no module.register(); ESM-only pools (${names.join(', ')}) are not tracked`);
     return;
   }
   try {
-    register(pathToFileURL(join(__dirname, 'esm-loader.js')).href, { data: { packages: [...byName.keys()] } });
+    register(pathToFileURL(join(__dirname, 'esm-loader.js')).href, { data: { packages: names } });
   } catch (err) {
     ctx.registry.notice(`leak-agent: could not register the ESM loader hooks (${(err as Error)?.message ?? err}); ESM-only pools are not tracked`);
   }

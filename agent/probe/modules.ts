@@ -8,6 +8,7 @@ import Module from 'node:module';
 import { sep } from 'node:path';
 import type { ProbeContext } from './context';
 import { packageAt } from '../../collector/paths';
+import { beforeCompile } from './esm-hooks';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 
 type Load = (request: string, parent: unknown, isMain: boolean) => unknown;
@@ -89,7 +90,9 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
    * callers alike. (`_load` below still covers packages loaded before the agent.)
    */
   ctx.patcher.wrap((Module as unknown as { prototype: object }).prototype, '_compile', (original) =>
-    function _compile(this: unknown, _content: unknown, filename: unknown) {
+    function _compile(this: unknown, content: unknown, filename: unknown) {
+      // A CommonJS file about to run a dynamic import(): the ESM loader hooks must be there first.
+      beforeCompile(content);
       // eslint-disable-next-line prefer-rest-params
       const result = Reflect.apply(original, this, arguments);
       try {

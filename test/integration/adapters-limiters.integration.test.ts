@@ -28,5 +28,6 @@ test('p-limit (CJS) imported from an ES module: unsettled at the queued limit(fn
 test('p-limit imported from an ES module, used correctly: empty', () => clean('p-limit-ok.mjs'));
 test('p-queue (ESM only, through the loader hook): the stuck job and the cleared job', () => leaky('p-queue-clear.mjs'));
 test('p-queue used correctly: empty', () => clean('p-queue-ok.mjs'));
+test('p-queue through a dynamic import() from CommonJS (loader hooks started as that file compiles): both jobs', () => leaky('p-queue-dynamic-import.cjs'));
 test('EventEmitter: listener growth at the on() line', () => leaky('emitter-growth.js'));
 test('EventEmitter with listeners removed: empty', () => clean('emitter-ok.js'));

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Patcher } from '../../agent/probe/patcher';
 import { Registry, type HandleKind } from '../../agent/probe/registry';
 import { SiteTable } from '../../agent/probe/sites';
+import { mayImport } from '../../agent/probe/esm-hooks';
 
 test('patcher: wrappers keep name, length and own symbol properties; restore puts the original back', () => {
   const custom = Symbol('custom');
@@ -55,4 +56,12 @@ test('registry: a dropped record no longer answers for its object', () => {
   const again = registry.track(obj, RESOURCE, 0);
   assert.notEqual(again, id, 'tracked anew');
   assert.equal(registry.idOf(obj), again);
+});
+
+test('esm hooks: a CommonJS source starts the loader hooks only when it holds a dynamic import(', () => {
+  assert.equal(mayImport("const m = await import('p-queue');"), true);
+  assert.equal(mayImport('x = import (name)'), true);
+  assert.equal(mayImport("require('p-queue'); // important"), false);
+  assert.equal(mayImport('const reimport = 1; reimport(2)'), false);
+  assert.equal(mayImport(undefined), false);
 });
