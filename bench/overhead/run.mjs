@@ -6,7 +6,7 @@
 // the HTTP workload the median added client-side p99 (and p50) latency. A `control` variant runs
 // the baseline against itself so the noise floor is printed next to the real figures.
 //
-//   node bench/overhead/run.mjs [--pairs 8] [--quick] [--workloads a,b] [--variants x,y]
+//   node bench/overhead/run.mjs [--pairs 8] [--quick] [--suite default|extra|all] [--workloads a,b] [--variants x,y]
 //                               [--scale 1] [--agent dist/agent/index.js] [--out file] [--timeout 180]
 //
 // Results: a table on stdout, and JSON (raw runs + summary) in bench/.cache/overhead.json, rewritten
@@ -24,7 +24,7 @@ const root = resolve(here, '..', '..');
 // Options
 
 function parseArgs(argv) {
-  const o = { pairs: 8, quick: false, workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180, budget: 4000 };
+  const o = { pairs: 8, quick: false, suite: 'default', workloads: null, variants: null, scale: 1, agent: join(root, 'dist', 'agent', 'index.js'), out: join(root, 'bench', '.cache', 'overhead.json'), timeout: 180, budget: 4000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -34,6 +34,10 @@ function parseArgs(argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--pairs') o.pairs = positiveInt(a, next());
     else if (a === '--workloads') o.workloads = next().split(',').filter(Boolean);
+    else if (a === '--suite') {
+      o.suite = next();
+      if (!SUITES.includes(o.suite)) throw new Error(`--suite must be one of ${SUITES.join(', ')}, got ${o.suite}`);
+    }
     else if (a === '--variants') o.variants = next().split(',').filter(Boolean);
     else if (a === '--scale') o.scale = positiveNumber(a, next());
     else if (a === '--agent') o.agent = resolve(next());
@@ -64,14 +68,32 @@ function positiveNumber(name, v) {
 // ---------------------------------------------------------------------------------------------
 // Workloads and variants
 
-/** Work sizes scale with --scale; `warmup` does not (so JIT state is comparable). */
+/**
+ * Work sizes scale with --scale; `warmup` does not (so JIT state is comparable); `fixed` parameters are
+ * passed as they are. The default suite is the first five; `--suite extra` runs the ordinary-workload
+ * suite (timers, emitters, plain HTTP, TCP churn, fs/streams, workers, child processes, pure CPU, and
+ * whole-process start-up), `--suite all` both; `--workloads` picks any of them by name.
+ */
 const WORKLOADS = {
   'async-chains': { file: 'async-chains.js', size: { ops: 400000 } },
   'promise-ctor': { file: 'promise-ctor.js', size: { ops: 1000000 } },
   'http-pool': { file: 'http-pool.js', size: { requests: 12000 }, latency: true },
   piscina: { file: 'piscina.js', size: { ops: 30000 } },
   'pool-loop': { file: 'pool-loop.js', size: { ops: 1000000 } },
+  // --suite extra
+  timers: { file: 'timers.js', size: { ops: 200000 }, suite: 'extra' },
+  emitters: { file: 'emitters.js', size: { ops: 300000 }, suite: 'extra' },
+  'http-plain': { file: 'http-plain.js', size: { requests: 15000 }, latency: true, suite: 'extra' },
+  'net-churn': { file: 'net-churn.js', size: { ops: 8000 }, suite: 'extra' },
+  'streams-fs': { file: 'streams-fs.js', size: { ops: 2500 }, suite: 'extra' },
+  workers: { file: 'workers.js', size: { ops: 20000 }, suite: 'extra' },
+  'child-spawn': { file: 'child-spawn.js', size: { ops: 400 }, suite: 'extra' },
+  cpu: { file: 'cpu.js', size: { ops: 400000 }, suite: 'extra' },
+  'startup-cjs': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'cjs', work: 0 }, suite: 'extra' },
+  'startup-esm': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'esm', work: 0 }, suite: 'extra' },
+  'short-script': { file: 'startup.js', size: { runs: 4 }, fixed: { kind: 'cjs', work: 800 }, suite: 'extra' },
 };
+const SUITES = ['default', 'extra', 'all'];
 
 const whyPreload = join(root, 'node_modules', 'why-is-node-running', 'include.js');
 
@@ -110,6 +132,7 @@ function runOnce(workload, variant, opts) {
   const w = WORKLOADS[workload];
   const size = { maxCpuMs: opts.budget };
   for (const [k, v] of Object.entries(w.size)) size[k] = Math.max(1, Math.round(v * opts.scale));
+  Object.assign(size, w.fixed);
   const args = [...variant.execArgv, join(here, 'workloads', w.file), JSON.stringify(size)];
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, args, { env: childEnv(variant.env), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -232,7 +255,8 @@ async function main() {
     return;
   }
   const allVariants = variants(opts);
-  const workloadNames = opts.workloads ?? Object.keys(WORKLOADS);
+  const inSuite = (name) => opts.suite === 'all' || (WORKLOADS[name].suite ?? 'default') === opts.suite;
+  const workloadNames = opts.workloads ?? Object.keys(WORKLOADS).filter(inSuite);
   for (const w of workloadNames) if (!WORKLOADS[w]) throw new Error(`unknown workload ${w}; known: ${Object.keys(WORKLOADS).join(', ')}`);
   const variantNames = opts.variants ?? Object.keys(allVariants);
   for (const v of variantNames) if (!allVariants[v]) throw new Error(`unknown variant ${v}; known: ${Object.keys(allVariants).join(', ')}`);
@@ -295,7 +319,7 @@ async function main() {
   const summary = write(opts.out, meta, data, workloadNames, active, skipped, broken, true);
   console.log(table(summary, workloadNames, [...active, ...Object.keys(skipped)]));
   console.log(`\nratio = variant/baseline CPU-time throughput (ops per CPU-second), median of ${opts.pairs} ABBA pairs; IQR = quartiles of the per-pair ratios;`);
-  console.log('p99/p50 added = median per-pair change of client-side latency (http-pool only).');
+  console.log('p99/p50 added = median per-pair change of client-side latency (HTTP workloads only).');
   console.log(`* = the variant's runs stopped at the ${opts.budget} ms CPU budget (fewer ops, same per-CPU-second measure). JSON: ${opts.out}`);
 }
 
@@ -322,7 +346,8 @@ function readHelp() {
   --quick          smoke run: 2 pairs, work scaled to 0.25, budget 1000 ms (about 2 minutes)
   --budget MS      CPU budget per run: a slower variant stops there (default 4000; --quick: 1000)
   --scale F        multiply every workload's work size by F (default 1)
-  --workloads a,b  subset of: ${Object.keys(WORKLOADS).join(', ')}
+  --suite S        default (the first five below), extra (the rest: ordinary workloads), or all
+  --workloads a,b  any of: ${Object.keys(WORKLOADS).join(', ')}
   --variants x,y   subset of: control, off, sample, full, why
   --agent PATH     agent preload (default dist/agent/index.js)
   --out FILE       JSON output (default bench/.cache/overhead.json)
