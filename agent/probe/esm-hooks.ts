@@ -82,12 +82,24 @@ function esmPackagesReachable(roots: string[], names: string[]): boolean {
   return false;
 }
 
-/** A dynamic `import(` in source text (comments and strings count too: a false positive only costs the thread). */
-const DYNAMIC_IMPORT = /\bimport\s*\(/;
+/** A dynamic `import(` in source text. */
+const DYNAMIC_IMPORT = /\bimport\s*\(/g;
 
-/** True when CommonJS source may load ES modules with a dynamic `import()`. Cheap: most files have no `import`. */
+/**
+ * True when CommonJS source may load ES modules with a dynamic `import()`. Cheap: most files have no
+ * `import`. An `import(` on a comment line (JSDoc types, `@typedef { import("./x.js").X }`, common in
+ * packages) does not count; one in a string does (a false positive only costs the hooks thread).
+ */
 export function mayImport(source: unknown): boolean {
-  return typeof source === 'string' && source.includes('import') && DYNAMIC_IMPORT.test(source);
+  if (typeof source !== 'string' || !source.includes('import')) return false;
+  DYNAMIC_IMPORT.lastIndex = 0;
+  for (let m = DYNAMIC_IMPORT.exec(source); m !== null; m = DYNAMIC_IMPORT.exec(source)) {
+    const lineStart = source.lastIndexOf('\n', m.index) + 1;
+    const before = source.slice(lineStart, m.index).trimStart();
+    if (before.startsWith('*') || before.startsWith('/*') || before.includes('//')) continue;
+    return true;
+  }
+  return false;
 }
 
 /**

@@ -64,4 +64,6 @@ test('esm hooks: a CommonJS source starts the loader hooks only when it holds a 
   assert.equal(mayImport("require('p-queue'); // important"), false);
   assert.equal(mayImport('const reimport = 1; reimport(2)'), false);
   assert.equal(mayImport(undefined), false);
+  assert.equal(mayImport('/**\n * @typedef { import("./argument.js").Argument } Argument\n */\nmodule.exports = 1;'), false);
+  assert.equal(mayImport('// see import("x")\nconst a = 1;\nconst m = import("p-queue");'), true);
 });
