@@ -54,6 +54,28 @@ test('malformed LEAK_AGENT_* values: one line each naming the variable, the app 
   assert.equal(lines.length, 5, `nothing else on stderr:\n${ran.stderr}`);
 });
 
+test('sample: timers pending from one line are still tracked after thousands set and cleared (sampled, not dropped)', async () => {
+  const code = `
+    const api = globalThis[Symbol.for('leak-agent')];
+    for (let i = 0; i < 3000; i++) clearTimeout(setTimeout(() => {}, 5000));
+    const kept = [];
+    for (let i = 0; i < 1000; i++) kept.push(setTimeout(() => {}, 60000));
+    const ivs = [];
+    for (let i = 0; i < 300; i++) ivs.push(setInterval(() => {}, 60000));
+    const t = setTimeout((a, b) => a + b, 2000, 1, 2);
+    const pending = (type) => api.read().handles.filter((h) => h.type === type && h.state === 'pending').length;
+    console.log(JSON.stringify({ timers: pending('timer'), intervals: pending('interval'), args: t._timerArgs }));
+    for (const k of kept) clearTimeout(k);
+    for (const k of ivs) clearInterval(k);
+    clearTimeout(t);`;
+  const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', code], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const seen = JSON.parse(ran.stdout.trim()) as { timers: number; intervals: number; args: unknown };
+  assert.ok(seen.timers >= 1, `some of the 1000 pending timeouts tracked: ${ran.stdout}`);
+  assert.ok(seen.intervals >= 256, `the first intervals tracked: ${ran.stdout}`);
+  assert.deepEqual(seen.args, [1, 2], 'extra arguments reach the timer');
+});
+
 test('LEAK_AGENT_LEVEL=off installs nothing', async () => {
   const probe = "console.log(typeof globalThis[Symbol.for('leak-agent')], setTimeout.name, String(setTimeout).includes('native') || String(setTimeout).includes('function setTimeout(callback'))";
   const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', probe], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'off' }) });
