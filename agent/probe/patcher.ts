@@ -96,7 +96,7 @@ const FUNCTION_OWN = new Set<PropertyKey>(['name', 'length', 'prototype', 'argum
  * The wrapper looks like the original: `name`, `length`, and every other own property, symbols included
  * (`setTimeout[util.promisify.custom]`: without it `util.promisify(setTimeout)` breaks).
  */
-function copyShape(wrapper: AnyFunction, original: AnyFunction): void {
+export function copyShape(wrapper: AnyFunction, original: AnyFunction): void {
   try {
     Object.defineProperty(wrapper, 'name', { value: original.name, configurable: true });
     Object.defineProperty(wrapper, 'length', { value: original.length, configurable: true });

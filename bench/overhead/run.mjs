@@ -89,6 +89,7 @@ const WORKLOADS = {
   workers: { file: 'workers.js', size: { ops: 20000 }, suite: 'extra' },
   'child-spawn': { file: 'child-spawn.js', size: { ops: 400 }, suite: 'extra' },
   cpu: { file: 'cpu.js', size: { ops: 400000 }, suite: 'extra' },
+  'p-limit': { file: 'p-limit.js', size: { ops: 2000000 }, suite: 'extra' },
   'startup-cjs': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'cjs', work: 0 }, suite: 'extra' },
   'startup-esm': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'esm', work: 0 }, suite: 'extra' },
   'short-script': { file: 'startup.js', size: { runs: 4 }, fixed: { kind: 'cjs', work: 800 }, suite: 'extra' },
