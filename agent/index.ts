@@ -16,10 +16,9 @@ import { writeFileSync, writeSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, type AgentConfig } from './config';
-import { Probe, PROBE_KEY } from './probe';
+import type { Probe } from './probe';
 import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
-import { serveThread } from './threads';
 
 /**
  * The Worker class as Node made it, kept before the probe replaces it: the analysis worker starts later
@@ -44,8 +43,14 @@ interface WorkerLink {
 /** How long the main thread waits for the worker at exit: sending only, or naming retainers from a snapshot. */
 const SEND_WAIT_MS = 3000;
 const CORRELATE_WAIT_MS = 60_000;
-/** Standalone, the analysis worker starts this long after the app. */
-const LAZY_WORKER_MS = 500;
+/** `PROBE_KEY` of ./probe, repeated here so that a preload at level `off` loads nothing else. */
+const PROBE_KEY = Symbol.for('leak-agent');
+
+/** Loads the probe (and through it the patches) only once the level says it is needed. */
+function loadProbe(): typeof import('./probe') {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return require('./probe') as typeof import('./probe');
+}
 
 /**
  * True in the internal thread `module.register()` starts for loader hooks (it runs the preload too, but
@@ -66,14 +71,25 @@ function start(): void {
   for (const line of problems) writeLine(line);
   if (config.level === 'off') return;
 
-  // The worker is made with Node's own Worker class (NativeWorker), whenever it starts.
-  // With `leak-agent run` the worker is the channel: at once. Standalone, it only watches the threshold, so
-  // it starts a little later: a short script then never pays for a thread (≈ 10 MB, ≈ 40 ms of CPU).
-  // The timer is made before the probe patches setTimeout, so it is not tracked.
+  // The worker is made with Node's own Worker class (NativeWorker), whenever it starts. With `leak-agent run`
+  // the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
+  // only when there is something for it to do: work overdue past the threshold (a cheap count, polled here),
+  // the app's first worker thread (their findings come over BroadcastChannels it must be listening on
+  // before they end), or a final report with findings to name retainers for.
   let link: WorkerLink | null = null;
-  if (config.channel) link = startWorker(config);
-  else setTimeout(() => (link ??= startWorker(config)), LAZY_WORKER_MS).unref();
-  const probe = new Probe({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
+  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config));
+  const { Probe: ProbeClass } = loadProbe();
+  const probe = new ProbeClass({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
+  if (config.channel) ensureWorker();
+  else {
+    probe.onThreadStart(() => ensureWorker());
+    // Made before the probe patches setInterval, so it is not tracked.
+    const watch = setInterval(() => {
+      if (link !== null) clearInterval(watch);
+      else if (probe.overdue(config.thresholdMs) > 0) ensureWorker();
+    }, Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2))));
+    watch.unref();
+  }
   probe.install();
 
   // Nothing tracked yet (0) means nothing to report: no GC, no collector load at exit.
@@ -83,7 +99,7 @@ function start(): void {
       const created = probe.registry.createdCount;
       if (lastReportedAt === created) return; // nothing new since the quiet-point report
       lastReportedAt = created;
-      deliver(makeReport(probe, config, reason, link), config);
+      deliver(makeReport(probe, config, reason, ensureWorker), config);
     } catch (err) {
       writeLine(`leak-agent: report failed: ${(err as Error)?.stack ?? err}`);
     }
@@ -98,7 +114,7 @@ function start(): void {
   if (config.signal) {
     process.on(config.signal, () => {
       try {
-        deliver(makeReport(probe, config, 'signal', link), config);
+        deliver(makeReport(probe, config, 'signal', ensureWorker), config);
       } catch (err) {
         writeLine(`leak-agent: report failed: ${(err as Error)?.message ?? err}`);
       }
@@ -113,6 +129,9 @@ function start(): void {
  */
 function startInThread(config: AgentConfig): void {
   if (config.level === 'off') return;
+  const { Probe } = loadProbe();
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { serveThread } = require('./threads') as typeof import('./threads');
   const probe = new Probe({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
   probe.install();
   serveThread(probe);
@@ -134,12 +153,17 @@ function startWorker(config: AgentConfig): WorkerLink | null {
   }
 }
 
-function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, link: WorkerLink | null): Report {
+/**
+ * `linkFor` gives the analysis worker, started if need be: it is asked only when the report has findings
+ * (the worker names their retainers and reads the app's threads), so a clean run never starts one.
+ */
+function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, linkFor: () => WorkerLink | null): Report {
   // Loaded only when a report is made: the collector costs the app nothing until then.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { buildReport } = require('../collector/report') as typeof import('../collector/report');
   const state = probe.read({ gc: true });
   const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
+  const link = report.findings.length > 0 || config.channel || probe.liveThreads().length > 0 ? linkFor() : null;
   if (!link) return report;
   const ids = report.findings.flatMap((f) => f.samples ?? []);
   let dir: string | null = null;

@@ -3,7 +3,6 @@
  * patcher that can undo it all, and the sampling decision.
  * @internal
  */
-import { performance } from 'node:perf_hooks';
 import type { Level } from '../../collector/probe-state';
 import type { Patcher } from './patcher';
 import type { Registry } from './registry';
@@ -21,6 +20,8 @@ export interface ProbeContext {
   activePool: number;
   /** Ids of workers started while a pool was being constructed (its id is not known yet). */
   constructing: number[] | null;
+  /** Called when the app starts a worker thread (the preload starts its analysis worker then). */
+  onThreadStart: (() => void) | null;
   /** Callbacks that undo what cannot go through the patcher. */
   readonly undo: Array<() => void>;
   /**
@@ -47,7 +48,7 @@ export class Sampler {
   /** Calls to let through before the next one is taken (taken when it reaches 0). */
   #countdown = 1;
   #seen = 0;
-  /** When the current batch of taken calls began (performance.now(), ms; 0: not yet), its size and calls. */
+  /** When the current batch of taken calls began (monotonic ms; 0: not yet), its size and calls. */
   #last = 0;
   #batchTaken = 0;
   #batchCalls = 0;
@@ -55,7 +56,7 @@ export class Sampler {
   #gap: number;
   #drawn = 1;
   #weight = 1;
-  /** Until when (performance.now(), ms) the rate cap is lifted. */
+  /** Until when (monotonic ms) the rate cap is lifted. */
   #boostUntil = 0;
   readonly #full: boolean;
 
@@ -84,7 +85,7 @@ export class Sampler {
    * looks like it is leaking, see adapter.ts `Pressure`).
    */
   boost(ms: number): void {
-    this.#boostUntil = performance.now() + ms;
+    this.#boostUntil = nowMs() + ms;
     if (this.#gap <= this.every) return;
     this.#gap = this.every;
     // the next call is taken, standing for the calls let through since the last taken one
@@ -108,7 +109,7 @@ export class Sampler {
     // the batch's calls 1/perSecond apart, followed within a factor of four per batch.
     this.#batchCalls += this.#drawn;
     if (++this.#batchTaken >= RATE_BATCH) {
-      const now = performance.now();
+      const now = nowMs();
       if (this.#last !== 0) {
         const rate = (this.#batchCalls * 1000) / Math.max(now - this.#last, 0.001);
         const gap = this.#gap;
@@ -122,6 +123,11 @@ export class Sampler {
     this.#countdown = this.#drawn;
     return true;
   }
+}
+
+/** A monotonic clock in ms (not `performance.now()`: `node:perf_hooks` costs ≈ 1 ms to load at start-up). */
+function nowMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
 }
 
 /** Taken calls between two readings of the clock. */

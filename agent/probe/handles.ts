@@ -254,6 +254,7 @@ function installWorker(ctx: ProbeContext): void {
         const owner = ctx.activePool;
         const id = registry.track(this, WORKER, site, owner);
         if (owner === 0 && ctx.constructing !== null && id !== 0) ctx.constructing.push(id);
+        ctx.onThreadStart?.();
       } catch {
         // never throw into the app
       }

@@ -4,9 +4,7 @@
  * that the agent worker (through `connectToMainThread`) and a remote `attach` read it the same way.
  * @internal
  */
-import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { TAG_PREFIX } from '../../collector/tags';
-import { runInNewContext } from 'node:vm';
 import { threadId } from 'node:worker_threads';
 import type { Level, ProbeState } from '../../collector/probe-state';
 import { Patcher } from './patcher';
@@ -19,7 +17,6 @@ import { ADAPTERS } from './adapters';
 import { installModuleHook } from './modules';
 import { installEsmHooks } from './esm-hooks';
 import { installListeners } from './listeners';
-import { installPromiseHooks } from './promises';
 
 export const PROBE_KEY = Symbol.for('leak-agent');
 
@@ -43,6 +40,11 @@ let gcFunction: (() => void) | undefined;
 /** A full GC without `--expose-gc` on the command line: the flag is set, and `gc` read from a new context. */
 function fullGc(): void {
   if (!gcFunction) {
+    // Loaded when first needed (a report), not at start-up: `node:v8` and `node:vm` cost ≈ 3 ms to load.
+    /* eslint-disable @typescript-eslint/no-var-requires */
+    const { setFlagsFromString } = require('node:v8') as typeof import('node:v8');
+    const { runInNewContext } = require('node:vm') as typeof import('node:vm');
+    /* eslint-enable @typescript-eslint/no-var-requires */
     setFlagsFromString('--expose-gc');
     try {
       gcFunction = runInNewContext('gc') as () => void;
@@ -70,8 +72,14 @@ export class Probe {
       activePool: 0,
       active: false,
       constructing: null,
+      onThreadStart: null,
       undo: [],
     };
+  }
+
+  /** Calls `fn` (never throwing into the app) when the app starts a worker thread. */
+  onThreadStart(fn: () => void): void {
+    this.#ctx.onThreadStart = fn;
   }
 
   get registry(): Registry {
@@ -88,7 +96,10 @@ export class Probe {
       const adapters = new AdapterInstaller(this.#ctx);
       installModuleHook(this.#ctx, adapters, ADAPTERS);
       if (this.#loaderHooks) installEsmHooks(this.#ctx, adapters, ADAPTERS);
-      if (this.#ctx.level === 'full') installPromiseHooks(this.#ctx);
+      if (this.#ctx.level === 'full') {
+        // eslint-disable-next-line @typescript-eslint/no-var-requires
+        (require('./promises') as typeof import('./promises')).installPromiseHooks(this.#ctx);
+      }
       Object.defineProperty(globalThis, PROBE_KEY, { value: this, configurable: true, enumerable: false, writable: false });
     } catch (err) {
       // Half installed is worse than not at all: take back what was done, then let the caller say why.
@@ -141,7 +152,8 @@ export class Probe {
   writeSnapshot(file: string, ids: number[]): boolean {
     try {
       this.#ctx.registry.tag(ids, TAG_PREFIX);
-      writeHeapSnapshot(file);
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require('node:v8') as typeof import('node:v8')).writeHeapSnapshot(file);
       return true;
     } catch {
       return false;
