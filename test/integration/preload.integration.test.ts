@@ -58,8 +58,10 @@ test('sample: timers pending from one line are still tracked after thousands set
   const code = `
     const api = globalThis[Symbol.for('leak-agent')];
     for (let i = 0; i < 3000; i++) clearTimeout(setTimeout(() => {}, 5000));
+    // Past the first 256, the gap between sampled timeouts is drawn at random, at most 2 × 1024 - 1 (well
+    // under the rate cap's first adjustment), so 2500 in a row always hold at least one sampled timeout.
     const kept = [];
-    for (let i = 0; i < 1000; i++) kept.push(setTimeout(() => {}, 60000));
+    for (let i = 0; i < 2500; i++) kept.push(setTimeout(() => {}, 60000));
     const ivs = [];
     for (let i = 0; i < 300; i++) ivs.push(setInterval(() => {}, 60000));
     const t = setTimeout((a, b) => a + b, 2000, 1, 2);
@@ -71,7 +73,7 @@ test('sample: timers pending from one line are still tracked after thousands set
   const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', code], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }) });
   assert.equal(ran.code, 0, ran.stderr);
   const seen = JSON.parse(ran.stdout.trim()) as { timers: number; intervals: number; args: unknown };
-  assert.ok(seen.timers >= 1, `some of the 1000 pending timeouts tracked: ${ran.stdout}`);
+  assert.ok(seen.timers >= 1, `some of the 2500 pending timeouts tracked: ${ran.stdout}`);
   assert.ok(seen.intervals >= 256, `the first intervals tracked: ${ran.stdout}`);
   assert.deepEqual(seen.args, [1, 2], 'extra arguments reach the timer');
 });
