@@ -100,3 +100,17 @@ test('standalone preload prints the report on stderr at the quiet point and writ
   assert.deepEqual(report.notices.filter((n: string) => n.includes('worker thread')), []);
   assert.ok(report.findings.every((f: { resource: string }) => f.resource !== 'worker'));
 });
+
+test('the preload loads the probe from its one-file build (probe-local.js), with real paths for its own frames', async () => {
+  const code = `
+    const own = Object.keys(require.cache).filter((k) => k.includes('/dist/agent/')).map((k) => k.slice(k.indexOf('/dist/') + 1));
+    const api = globalThis[Symbol.for('leak-agent')];
+    setTimeout(() => {}, 60000).unref();
+    const sites = api.read().sites.filter((s) => s.frame && s.frame.file.includes('/dist/'));
+    console.log(JSON.stringify({ own, agentSites: sites.length }));`;
+  const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', code], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const seen = JSON.parse(ran.stdout.trim()) as { own: string[]; agentSites: number };
+  assert.deepEqual(seen.own.sort(), ['dist/agent/config.js', 'dist/agent/index.js', 'dist/agent/probe-local.js']);
+  assert.equal(seen.agentSites, 0, 'no site is one of the agent\'s own frames');
+});
