@@ -2,12 +2,15 @@
  * Listener growth: `EventEmitter` listeners and `EventTarget` listeners (an `AbortSignal` shared by many
  * calls: p-timeout 6.1.2 adds one per call and never removes it, sindresorhus/p-timeout #42).
  *
- * Cheap on the hot path: `addListener`/`on`/`prependListener` and `addEventListener` are wrapped; an
- * emitter's count is `listenerCount(type)` (O(1)), an EventTarget's adds are counted per target and type in
- * a WeakMap. Only when a count crosses a checkpoint (32, 64, 128, …: rising again and again) is a stack
- * captured, so a site costs a handful of stacks however many listeners it adds. The record is kept with a
- * token object that lives as long as the target (WeakMap), holds the target only through a WeakRef, and
- * reads the live count when a report asks: a count that fell back below the first checkpoint ends it.
+ * Cheap on the hot path: `addListener`/`on`/`prependListener` and `addEventListener` are wrapped, and only
+ * about one add in CHECK_EVERY (a random gap, so no pattern of adds hides a target) reads the live count of
+ * its target and type. Every add is cheap that way: Node's own http, streams and child processes add
+ * listeners on every request, and an AbortSignal made per call would otherwise need an entry of its own
+ * (counting adds per EventTarget in a WeakMap cost 15% of an emitter-heavy workload, mostly in the GC).
+ * A target whose listeners keep rising is looked at again and again: the first look past FIRST takes the
+ * stack of the add that got it there (one stack per target and event), later looks only raise its peak.
+ * The record is kept with a token object that lives as long as the target (WeakMap), holds the target only
+ * through a WeakRef, and reads the live count when a report asks: a count that fell back below FIRST ends it.
  * @internal
  */
 import events = require('node:events');
@@ -16,12 +19,11 @@ import type { ProbeContext } from './context';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
-/** Listener counts at which a stack is taken: FIRST, then every doubling. */
+/** Listener counts at which a stack is taken: past FIRST, then past every doubling. */
 const FIRST = 32;
+/** About one add in this many looks at its target's count. */
+const CHECK_EVERY = 8;
 
-function isCheckpoint(n: number): boolean {
-  return n >= FIRST && (n & (n - 1)) === 0;
-}
 
 /** One (target, event) whose listeners kept rising. */
 class Growth {
@@ -31,6 +33,7 @@ class Growth {
     readonly what: string,
     public peak: number,
   ) {}
+
   /** The adds happen in no user code (a library's own emitter): not reported, and not captured again. */
   untracked = false;
 }
@@ -61,8 +64,6 @@ export function installListeners(ctx: ProbeContext): void {
   const { registry, sites, patcher } = ctx;
   /** target -> event type -> its record's token (kept as long as the target lives). */
   const tokens = new WeakMap<object, Map<string, Growth>>();
-  /** EventTarget adds per target and type (monotonic: removals are read lazily). */
-  const adds = new WeakMap<object, Map<string, number>>();
 
   function grew(target: object, type: unknown, count: number, skipAbove: Function): void {
     try {
@@ -89,25 +90,45 @@ export function installListeners(ctx: ProbeContext): void {
     }
   }
 
+  // One countdown for all adds; `check` looks at the target of the add that reaches 0.
+  let countdown = CHECK_EVERY;
+  function nextGap(): number {
+    return 1 + Math.floor(Math.random() * (2 * CHECK_EVERY - 1));
+  }
+  function checkEmitter(emitter: object, type: unknown, skipAbove: Function): void {
+    countdown = nextGap();
+    try {
+      const count = (emitter as { listenerCount?: (t: unknown) => number }).listenerCount;
+      if (typeof count !== 'function') return;
+      const n = Reflect.apply(count, emitter, [type]) as number;
+      if (n >= FIRST) grew(emitter, type, n, skipAbove);
+    } catch {
+      // never throw into the app
+    }
+  }
+  function checkTarget(target: unknown, type: unknown, skipAbove: Function): void {
+    countdown = nextGap();
+    try {
+      if (target === null || typeof target !== 'object') return;
+      const n = events.getEventListeners(target as EventTarget, String(type)).length;
+      if (n >= FIRST) grew(target, type, n, skipAbove);
+    } catch {
+      // never throw into the app
+    }
+  }
+
   const proto = events.EventEmitter.prototype as unknown as Record<string, AnyFunction>;
   // `once` and `prependOnceListener` add through `on` and `prependListener`: wrapping them too would count twice.
+  // The wrappers stay this small (forwarding by count, which V8 inlines, and one decrement): Node's own
+  // http, net and streams call `on` several times per request.
   for (const method of ['addListener', 'on', 'prependListener']) {
     patcher.wrap(proto, method, (original) =>
       function addListener(this: unknown) {
-        // eslint-disable-next-line prefer-rest-params
-        const result = Reflect.apply(original, this, arguments);
-        try {
-          const emitter = this as { listenerCount?: (t: unknown) => number };
-          // eslint-disable-next-line prefer-rest-params
-          const type = arguments[0];
-          if (typeof emitter?.listenerCount === 'function') {
-            const n = emitter.listenerCount(type);
-            if (isCheckpoint(n)) grew(this as object, type, n, addListener);
-          }
-        } catch {
-          // never throw into the app
-        }
+        /* eslint-disable prefer-rest-params */
+        const result = arguments.length === 2 ? original.call(this, arguments[0], arguments[1]) : Reflect.apply(original, this, arguments);
+        if (--countdown === 0) checkEmitter(this as object, arguments[0], addListener);
         return result;
+        /* eslint-enable prefer-rest-params */
       },
     );
   }
@@ -115,26 +136,11 @@ export function installListeners(ctx: ProbeContext): void {
   if (typeof EventTarget === 'function') {
     patcher.wrap(EventTarget.prototype, 'addEventListener', (original) =>
       function addEventListener(this: unknown) {
-        // eslint-disable-next-line prefer-rest-params
+        /* eslint-disable prefer-rest-params */
         const result = Reflect.apply(original, this, arguments);
-        try {
-          if (this !== null && typeof this === 'object') {
-            // eslint-disable-next-line prefer-rest-params
-            const type = String(arguments[0]);
-            let byType = adds.get(this);
-            if (!byType) adds.set(this, (byType = new Map()));
-            const n = (byType.get(type) ?? 0) + 1;
-            byType.set(type, n);
-            // Adds are a cheap upper bound; the real count (removals, `once`) is read only at checkpoints.
-            if (isCheckpoint(n)) {
-              const live = events.getEventListeners(this as EventTarget, type).length;
-              if (live >= FIRST) grew(this, type, live, addEventListener);
-            }
-          }
-        } catch {
-          // never throw into the app
-        }
+        if (--countdown === 0) checkTarget(this, arguments[0], addEventListener);
         return result;
+        /* eslint-enable prefer-rest-params */
       },
     );
   }
