@@ -20,6 +20,8 @@ export interface ProbeContext {
   activePool: number;
   /** Ids of workers started while a pool was being constructed (its id is not known yet). */
   constructing: number[] | null;
+  /** Run before every read and poll (bring lazily learnt state up to date). Must not throw. */
+  readonly beforeRead: Array<() => void>;
   /** Called when the app starts a worker thread (the preload starts its analysis worker then). */
   onThreadStart: (() => void) | null;
   /** Callbacks that undo what cannot go through the patcher. */

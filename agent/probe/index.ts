@@ -73,6 +73,7 @@ export class Probe {
       active: false,
       constructing: null,
       onThreadStart: null,
+      beforeRead: [],
       undo: [],
     };
   }
@@ -110,6 +111,7 @@ export class Probe {
 
   /** Plain-data state; with `gc`, after a full GC. Never throws. */
   read(options: ReadOptions = {}): ProbeState {
+    this.#beforeRead();
     let afterGc = false;
     if (options.gc) {
       try {
@@ -122,9 +124,20 @@ export class Probe {
     return this.#ctx.registry.read(afterGc);
   }
 
+  #beforeRead(): void {
+    for (const hook of this.#ctx.beforeRead) {
+      try {
+        hook();
+      } catch {
+        // a hook is never worth a failed read
+      }
+    }
+  }
+
   /** How many pending tasks, promises and resources are older than `thresholdMs` (cheap; for polling). */
   overdue(thresholdMs: number): number {
     try {
+      this.#beforeRead();
       return this.#ctx.registry.overdue(thresholdMs);
     } catch {
       return 0;

@@ -115,7 +115,10 @@ export function installPromiseHooks(ctx: ProbeContext): void {
     if (inHook) return;
     const id = registry.idOf(promise);
     if (id === 0) return;
-    if (registry.typeOf(id) !== 'task') {
+    const type = registry.typeOf(id);
+    // A pool acquisition still on its promise: fulfilled means handed out, which the adapter learns itself.
+    if (type === 'resource') return;
+    if (type !== 'task') {
       registry.settle(id, 'fulfilled');
       return;
     }

@@ -287,11 +287,13 @@ export class Registry {
 
   /**
    * Moves a tracked handle onto another object: an acquisition is first its pending promise, then the
-   * resource it resolved with. The old object no longer maps to it (a late promise hook must not settle it).
+   * resource it resolved with (and, with `kind`, becomes of that kind). The old object no longer maps to it
+   * (a late promise hook must not settle it).
    */
-  rebind(id: number, obj: object): void {
+  rebind(id: number, obj: object, kind?: HandleKind): void {
     const entry = this.#entries.get(id);
     if (!entry) return;
+    if (kind !== undefined) entry.kind = kind;
     const old = entry.ref?.deref();
     if (old !== undefined && this.#byObject.get(old) === entry) this.#byObject.delete(old);
     entry.ref = new WeakRef(obj);
@@ -302,6 +304,18 @@ export class Registry {
       this.#finalized.add(obj);
       this.#finalizer.register(obj, id);
     }
+  }
+
+  /**
+   * The record no longer follows its object (an acquisition whose promise was seen fulfilled, before its
+   * resource is known): it stays as it is until rebound or settled, whatever becomes of the object.
+   */
+  unbind(id: number): void {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.ref === null) return;
+    const old = entry.ref.deref();
+    if (old !== undefined && this.#byObject.get(old) === entry) this.#byObject.delete(old);
+    entry.ref = null;
   }
 
   /** The pending state of a tracked handle (`queued`, `running`…), or undefined when unknown or done. */
@@ -606,8 +620,8 @@ export class Registry {
     const entry = this.#entries.get(id);
     if (!entry) return;
     // The record moved on to another object (rebind: an acquisition's promise, then its resource) that
-    // still lives: this callback is for the old one.
-    if (entry.ref !== null && entry.ref.deref() !== undefined) return;
+    // still lives, or to none (unbind): this callback is for the old one.
+    if (entry.ref === null || entry.ref.deref() !== undefined) return;
     // A pool object can be garbage while its threads run on: read() decides when its record goes.
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
