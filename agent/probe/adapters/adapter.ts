@@ -63,7 +63,9 @@ export interface PoolAdapter {
   resourceState?(resource: object): LiveState | undefined;
   /**
    * The pool property holding the Promise constructor the library captured at construction (generic-pool
-   * `_Promise`, pg-pool `Promise`): swapped for the observing one during a call, like the global.
+   * `_Promise`, pg-pool `Promise`). Such a pool's acquisitions are resolved lazily (#acquireLazily): the
+   * property is never swapped, which would slow the library's every later promise. A submit of an `observe`
+   * adapter would swap it for the call, like the global (none has one).
    */
   promiseProperty?: string;
   /** Optional reader of the pool's live state (destroyed flags, thread counts). */
@@ -605,7 +607,9 @@ export class AdapterInstaller {
     const outer = ctx.activePool;
     ctx.activePool = poolId;
     try {
-      const { result, window } = observeCall(() => Reflect.apply(original, thisArg, args), thisArg as object, adapter.promiseProperty);
+      // The pool's own Promise property is never swapped here: a pool that has one comes here only for a
+      // callback-style call (its promise calls go to #acquireLazily), and the callback is what is watched.
+      const { result, window } = observeCall(() => Reflect.apply(original, thisArg, args), null, undefined);
       try {
         // Callback style: the pool's own object is not what the app holds; the call site is enough.
         const handle = result !== null && typeof result === 'object' ? result : null;
