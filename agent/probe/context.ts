@@ -67,6 +67,8 @@ export class Sampler {
     private readonly always: number,
     private readonly every: number,
     private readonly perSecond = DEFAULT_SAMPLES_PER_SECOND,
+    /** The gap while boosted (see `boost`); default `every`. */
+    private readonly boostEvery = every,
   ) {
     this.#full = level === 'full';
     this.#gap = every;
@@ -83,13 +85,13 @@ export class Sampler {
   }
 
   /**
-   * Lifts the rate cap for `ms`: about one in `every` is taken meanwhile, whatever the rate (a pool that
-   * looks like it is leaking, see adapter.ts `Pressure`).
+   * Lifts the rate cap for `ms`: about one in `boostEvery` is taken meanwhile, whatever the rate (a pool
+   * that looks like it is leaking, see adapter.ts `Pressure`).
    */
   boost(ms: number): void {
     this.#boostUntil = nowMs() + ms;
-    if (this.#gap <= this.every) return;
-    this.#gap = this.every;
+    if (this.#gap <= this.boostEvery) return;
+    this.#gap = this.boostEvery;
     // the next call is taken, standing for the calls let through since the last taken one
     this.#drawn -= this.#countdown - 1;
     this.#countdown = 1;
@@ -108,14 +110,15 @@ export class Sampler {
       return true;
     }
     // The clock is read once per RATE_BATCH taken calls (it costs ≈ 100 ns): the gap that would have spaced
-    // the batch's calls 1/perSecond apart, followed within a factor of four per batch.
+    // the batch's calls 1/perSecond apart, followed within a factor of four per batch (so from 1 to 16,384,
+    // a burst of a million calls a second, in about 60 taken calls).
     this.#batchCalls += this.#drawn;
     if (++this.#batchTaken >= RATE_BATCH) {
       const now = nowMs();
       if (this.#last !== 0) {
         const rate = (this.#batchCalls * 1000) / Math.max(now - this.#last, 0.001);
         const gap = this.#gap;
-        this.#gap = now < this.#boostUntil ? this.every : Math.max(this.every, Math.min(MAX_GAP, gap * 4, Math.max(gap / 4, rate / this.perSecond)));
+        this.#gap = now < this.#boostUntil ? Math.min(this.boostEvery, Math.max(this.every, rate / this.perSecond)) : Math.max(this.every, Math.min(MAX_GAP, gap * 4, Math.max(gap / 4, rate / this.perSecond)));
       }
       this.#last = now;
       this.#batchCalls = this.#batchTaken = 0;
@@ -133,7 +136,7 @@ function nowMs(): number {
 }
 
 /** Taken calls between two readings of the clock. */
-const RATE_BATCH = 32;
+const RATE_BATCH = 8;
 /** Taken calls per second and per sampler, at most, once past the first ones (about 0.3% of a core). */
 const DEFAULT_SAMPLES_PER_SECOND = 100;
 /** Even at the highest rates, one call in this many is still taken. */
