@@ -64,8 +64,7 @@ export interface PoolAdapter {
   /**
    * The pool property holding the Promise constructor the library captured at construction (generic-pool
    * `_Promise`, pg-pool `Promise`). Such a pool's acquisitions are resolved lazily (#acquireLazily): the
-   * property is never swapped, which would slow the library's every later promise. A submit of an `observe`
-   * adapter would swap it for the call, like the global (none has one).
+   * property is never swapped (observe.ts), which would slow the library's every later promise.
    */
   promiseProperty?: string;
   /** Optional reader of the pool's live state (destroyed flags, thread counts). */
@@ -175,7 +174,6 @@ const PRESSURE_WINDOWS = 2;
 /** How long the sampling stays lifted once a pool's floor keeps rising. */
 const PRESSURE_BOOST_MS = 10_000;
 
-/** Applies adapters to loaded modules. One instance per probe. */
 /**
  * At `sample`, a library's tasks and acquisitions are all tracked after its first TASK_SAMPLE_ALWAYS as long
  * as they come slower than TASK_SAMPLES_PER_SECOND, and sampled to that rate above it (a tracked one costs
@@ -185,6 +183,7 @@ const TASK_SAMPLE_ALWAYS = 64;
 const TASK_SAMPLES_PER_SECOND = 100;
 const TASK_BOOST_EVERY = 128;
 
+/** Applies adapters to loaded modules. One instance per probe. */
 export class AdapterInstaller {
   readonly #ctx: ProbeContext;
   readonly #patchedProtos = new WeakSet<object>();
@@ -484,7 +483,7 @@ export class AdapterInstaller {
     let task: unknown;
     try {
       if (adapter.taskSettlement === 'observe') {
-        const { result, window } = observeCall(() => Reflect.apply(original, thisArg, callArgs), thisArg as object, adapter.promiseProperty);
+        const { result, window } = observeCall(() => Reflect.apply(original, thisArg, callArgs));
         task = result;
         this.#trackTask(adapter, task, poolId, skipAbove, call);
         if (call.id !== 0) {
@@ -612,9 +611,9 @@ export class AdapterInstaller {
     const outer = ctx.activePool;
     ctx.activePool = poolId;
     try {
-      // The pool's own Promise property is never swapped here: a pool that has one comes here only for a
-      // callback-style call (its promise calls go to #acquireLazily), and the callback is what is watched.
-      const { result, window } = observeCall(() => Reflect.apply(original, thisArg, args), null, undefined);
+      // A pool with its own Promise property comes here only for a callback-style call (its promise calls
+      // go to #acquireLazily), and the callback is what is watched.
+      const { result, window } = observeCall(() => Reflect.apply(original, thisArg, args));
       try {
         // Callback style: the pool's own object is not what the app holds; the call site is enough.
         const handle = result !== null && typeof result === 'object' ? result : null;

@@ -5,9 +5,8 @@
  * inside the agent would change timing), and V8 offers no way to read a promise's value from outside. But
  * a library that returns a promise built it with `new Promise(executor)` during the call, and the executor's
  * `resolve`/`reject` are what the library calls later. So, for the duration of one synchronous call made
- * through an adapter (an `acquire()`, a `limit(fn)`: rare call sites, never a hot loop), the Promise
- * constructor the library uses (the global, or the one it captured in a pool property) is swapped for a
- * Proxy whose construct trap hands the executor wrapped `resolve`/`reject` functions:
+ * through an adapter (an `acquire()`, a `limit(fn)`: sampled calls only), the global Promise constructor
+ * is swapped for a Proxy whose construct trap hands the executor wrapped `resolve`/`reject` functions:
  *
  *   app ── pool.acquire() ──▶ [window: Promise = observing proxy] ──▶ library: new Promise(executor)
  *                                                                         │ executor(resolve', reject')
@@ -19,7 +18,9 @@
  * `p` itself and adds no tick. Windows nest; the swap is undone in `finally`.
  *
  * A callback-style call (last argument a function, as pg-pool's own `query` calls `connect(cb)`) is
- * observed by wrapping that callback instead.
+ * observed by wrapping that callback instead. A Promise constructor a pool captured in a property
+ * (generic-pool `_Promise`) is never swapped: writing that field slowed the library's every later promise
+ * (adapter.ts #acquireLazily resolves those pools' acquisitions instead).
  * @internal
  */
 import { types } from 'node:util';
@@ -114,28 +115,22 @@ const observingPromise: PromiseConstructor = new Proxy(OriginalPromise, {
 });
 
 /**
- * Runs `call` with the Promise constructors swapped for the observing one (the global, and
- * `holder[property]` when it is the original constructor). Returns the call's result and its window.
- * Exceptions of `call` propagate unchanged, after the swap is undone.
+ * Runs `call` with the global Promise constructor swapped for the observing one. Returns the call's result
+ * and its window. Exceptions of `call` propagate unchanged, after the swap is undone.
  */
-export function observeCall<T>(call: () => T, holder: object | null, property: string | undefined): { result: T; window: Window } {
+export function observeCall<T>(call: () => T): { result: T; window: Window } {
   const window = new Window();
   const outer = current;
   const g = globalThis as { Promise: PromiseConstructor };
   const globalWas = g.Promise;
   let swapGlobal = false;
-  let swapHolder = false;
   try {
     if (globalWas === OriginalPromise) {
       g.Promise = observingPromise;
       swapGlobal = true;
     }
-    if (property !== undefined && holder !== null && (holder as Record<string, unknown>)[property] === OriginalPromise) {
-      (holder as Record<string, unknown>)[property] = observingPromise;
-      swapHolder = true;
-    }
   } catch {
-    // a frozen global or pool: nothing observed, nothing changed
+    // a frozen global: nothing observed, nothing changed
   }
   current = window;
   try {
@@ -144,9 +139,8 @@ export function observeCall<T>(call: () => T, holder: object | null, property: s
     current = outer;
     try {
       if (swapGlobal && g.Promise === observingPromise) g.Promise = globalWas;
-      if (swapHolder && (holder as Record<string, unknown>)[property!] === observingPromise) (holder as Record<string, unknown>)[property!] = OriginalPromise;
     } catch {
-      // cannot happen for properties we just wrote; never throw into the app
+      // cannot happen for a property we just wrote; never throw into the app
     }
   }
 }
