@@ -102,3 +102,8 @@ export function parseConfig(env: NodeJS.ProcessEnv): ParsedConfig {
   }
   return { config, problems };
 }
+
+/** How often the threshold is watched (half the threshold, within 250 ms and 5 s): by the worker, or cheaply on the main thread until there is one. */
+export function thresholdPollMs(config: AgentConfig): number {
+  return Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2)));
+}

@@ -15,7 +15,7 @@ import { isMainThread, parentPort, workerData, Worker, MessageChannel, receiveMe
 import { writeFileSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
-import { parseConfig, type AgentConfig } from './config';
+import { parseConfig, thresholdPollMs, type AgentConfig } from './config';
 import type { Probe } from './probe';
 import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
@@ -101,7 +101,7 @@ function start(): void {
     const watch = setInterval(() => {
       if (link !== null) clearInterval(watch);
       else if (probe.overdue(config.thresholdMs) > 0) ensureWorker();
-    }, Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2))));
+    }, thresholdPollMs(config));
     watch.unref();
   }
   probe.install();

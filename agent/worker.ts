@@ -8,7 +8,7 @@
  */
 import { workerData, parentPort, type MessagePort } from 'node:worker_threads';
 import { writeSync } from 'node:fs';
-import type { AgentConfig } from './config';
+import { thresholdPollMs, type AgentConfig } from './config';
 import type { ProbeState } from '../collector/probe-state';
 import type { Report, ReportReason } from '../collector/report-model';
 import { buildReport, mergeThreadFindings } from '../collector/report';
@@ -175,7 +175,7 @@ parentPort?.on('message', (message: WorkerMessage) => {
 const GC_INTERVAL_MS = Math.max(500, config.thresholdMs);
 /** Last count sent per finding key: a finding is sent again only when its count grew. */
 const reported = new Map<string, number>();
-const pollMs = Math.max(250, Math.min(5000, Math.floor(config.thresholdMs / 2)));
+const pollMs = thresholdPollMs(config);
 let polling = false;
 let lastOverdue = 0;
 let lastGcAt = 0;
