@@ -1,13 +1,20 @@
 /**
- * ESM-only packages (p-queue 8, tinypool 1, p-timeout 6) never go through `Module._load`. From the CJS
- * preload, `module.register()` (Node >= 20.6) installs the loader hooks of `esm-loader.ts`, which make the
- * main file of each known package hand its namespace to `globalThis[Symbol.for('leak-agent.esm')]`; this
- * callback applies the package's adapter to it (prototypes only: ESM exports are read-only).
+ * ESM-only packages (p-queue 8, tinypool 1) never go through `Module._load`. Their adapters are applied to
+ * the package's namespace (prototypes only: ESM exports are read-only), which reaches the probe one of two
+ * ways, decided in each thread (modules imported by one thread are not the ones another imports):
  *
- * Registered in the main thread and again in each app worker thread (hooks registered in one thread do not
- * apply to modules imported by another), at start-up when the thread's entry is ESM, and only once a
- * dynamic `import(` is about to be compiled when it is CommonJS. A Node without `register` gets one notice;
- * nothing else changes.
+ * - Loaded here. Where Node can `require()` an ES module (>= 20.19, >= 22.12) and a scan of the source
+ *   (`esm-scan.ts`) says which known packages the app can import, the preload loads exactly those, in the
+ *   app's own module graph, and patches them before the app's code runs. No other thread, no cost for an app
+ *   that imports none of them (most apps).
+ * - Through loader hooks, the fallback when the scan cannot be sure (a computed `import()`, a TypeScript
+ *   loader, a very large app) or Node cannot `require()` ESM: `module.register()` (Node >= 20.6) installs
+ *   the hooks of `esm-loader.ts`, which make the main file of each known package hand its namespace to
+ *   `globalThis[Symbol.for('leak-agent.esm')]`. They run on a thread of their own (about 40 ms of CPU and
+ *   35 MB). A Node without `register` gets one notice; nothing else changes.
+ *
+ * Only when a known ES module package is installed where the app can find it; in a thread whose entry is
+ * CommonJS, only once a file with a dynamic `import(` is about to be compiled.
  * @internal
  */
 import Module from 'node:module';
@@ -18,6 +25,7 @@ import type { ProbeContext } from './context';
 import { packageAt, toFilePath } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 import type { LoaderData } from './esm-loader';
+import { scanImports, importEntry, type ScanState } from './esm-scan';
 
 /** The global the appended line calls. */
 export const ESM_KEY = Symbol.for('leak-agent.esm');
@@ -27,19 +35,25 @@ function packageOf(url: string): string | null {
   return packageAt(toFilePath(url))?.name ?? null;
 }
 
-/** Folders the app resolves packages from: the working directory and the main script's, and their parents. */
-function lookupRoots(): string[] {
-  const starts = [process.cwd()];
-  if (process.argv[1]) starts.push(dirname(resolvePath(process.argv[1])));
-  const roots = new Set<string>();
-  for (let dir of starts) {
-    for (;;) {
-      roots.add(dir);
-      const up = dirname(dir);
-      if (up === dir) break;
-      dir = up;
-    }
+/** A folder and its parents. */
+function upFrom(start: string, into: Set<string>): void {
+  for (let dir = start; ; ) {
+    into.add(dir);
+    const up = dirname(dir);
+    if (up === dir) return;
+    dir = up;
   }
+}
+
+/**
+ * Folders the thread's code resolves packages from: the main script's and its parents (an ES module's bare
+ * imports resolve from its own file), and the working directory's for code that is not a file (`-e`) and for
+ * CommonJS (whose `import()` callers can be anywhere; a superset is only a cheaper answer turned down).
+ */
+function lookupRoots(withCwd: boolean): string[] {
+  const roots = new Set<string>();
+  if (process.argv[1] && process.argv[1] !== '[worker eval]') upFrom(dirname(resolvePath(process.argv[1])), roots);
+  if (withCwd || roots.size === 0) upFrom(process.cwd(), roots);
   return [...roots];
 }
 
@@ -51,16 +65,24 @@ function isModulePackage(file: string): boolean {
   }
 }
 
+/** ESM code given on the command line (`--input-type=module -e`) or to an eval worker, else null. */
+function esmEvalCode(): string | null {
+  const evalCode = (process as { _eval?: unknown })._eval;
+  const main = process.argv[1];
+  if ((main === undefined || main === '[worker eval]') && typeof evalCode === 'string') return evalCode;
+  return null;
+}
+
 /**
  * True when this thread's entry is an ES module: a `.mjs` file, ESM `-e` code, or a file (not `.cjs`)
  * whose nearest package.json says `"type": "module"`.
  */
-function entryIsEsm(roots: string[]): boolean {
+function entryIsEsm(): boolean {
   if (process.execArgv.some((a) => a === '--input-type=module' || a === '--experimental-default-type=module')) return true;
   const main = process.argv[1] ?? '';
   if (main.endsWith('.mjs') || main.endsWith('.mts')) return true;
-  if (main && !main.endsWith('.cjs')) {
-    for (const root of roots) {
+  if (main && main !== '[worker eval]' && !main.endsWith('.cjs')) {
+    for (const root of lookupRoots(false)) {
       const pkg = join(root, 'package.json');
       if (existsSync(pkg)) return isModulePackage(pkg);
     }
@@ -68,18 +90,31 @@ function entryIsEsm(roots: string[]): boolean {
   return false;
 }
 
+/** The files the app's own `--import` preloads name (they load before the entry, in the same graph). */
+function importPreloads(): string[] {
+  const files: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i] === '--import' ? args[++i] : args[i].startsWith('--import=') ? args[i].slice(9) : undefined;
+    if (value === undefined || !(value.startsWith('.') || value.startsWith('/'))) continue; // bare: a tool's
+    files.push(resolvePath(value));
+  }
+  return files;
+}
+
 /**
- * True when one of the packages is installed where the app can find it and is an ES module package. A
- * package nested deeper in a dependency's own node_modules is not looked for (stated in the README).
+ * The known packages installed where the app can find them as ES module packages, by folder. A package
+ * nested deeper in a dependency's own node_modules is not looked for (stated in the README).
  */
-function esmPackagesReachable(roots: string[], names: string[]): boolean {
+function reachableEsmPackages(roots: string[], names: string[]): string[] {
+  const found: string[] = [];
   for (const root of roots) {
     for (const name of names) {
       const pkg = join(root, 'node_modules', name, 'package.json');
-      if (existsSync(pkg) && isModulePackage(pkg)) return true;
+      if (existsSync(pkg) && isModulePackage(pkg)) found.push(name);
     }
   }
-  return false;
+  return found;
 }
 
 /** A dynamic `import(` in source text. */
@@ -88,7 +123,7 @@ const DYNAMIC_IMPORT = /\bimport\s*\(/g;
 /**
  * True when CommonJS source may load ES modules with a dynamic `import()`. Cheap: most files have no
  * `import`. An `import(` on a comment line (JSDoc types, `@typedef { import("./x.js").X }`, common in
- * packages) does not count; one in a string does (a false positive only costs the hooks thread).
+ * packages) does not count; one in a string does (a false positive only costs a scan).
  */
 export function mayImport(source: unknown): boolean {
   if (typeof source !== 'string' || !source.includes('import')) return false;
@@ -105,21 +140,41 @@ export function mayImport(source: unknown): boolean {
 /**
  * In a thread whose entry is CommonJS, ES modules are only reached through a dynamic `import()` (a
  * `require()` of an ES module goes through `Module._load`, which modules.ts watches, and not through loader
- * hooks), so the hooks thread is started only when that can happen: as the first CommonJS file whose source
- * holds an `import(` is compiled (modules.ts calls this before compiling each file), or at once for `-e`
- * code that does. Null once decided.
+ * hooks), so nothing is done until a CommonJS file whose source holds an `import(` is about to be compiled
+ * (modules.ts calls this before compiling each file). Null once the hooks are registered.
  */
-let deferredRegister: (() => void) | null = null;
+let beforeImporting: ((source: string, filename: string) => void) | null = null;
 
 /** Called by the CommonJS load hook with each file's source before it is compiled; never throws. */
-export function beforeCompile(source: unknown): void {
-  if (deferredRegister === null || !mayImport(source)) return;
-  const register = deferredRegister;
-  deferredRegister = null;
+export function beforeCompile(source: unknown, filename: unknown): void {
+  if (beforeImporting === null || !mayImport(source)) return;
   try {
-    register();
+    beforeImporting(source as string, typeof filename === 'string' ? filename : join(process.cwd(), '[eval]'));
   } catch {
     // never throw into the app's require
+  }
+}
+
+/** Node >= 20.19 / 22.12: `require()` loads an ES module (without top-level await) synchronously. */
+const requireLoadsEsm = (process.features as { require_module?: boolean }).require_module === true;
+
+/**
+ * `require()` of an ES module file, in the app's module graph (an `import` of it later gets this very
+ * instance). Node versions that still flag it as experimental warn unless the caller lies in node_modules;
+ * that one warning is kept from the app's stderr.
+ */
+function requireEsm(file: string): unknown {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = function quiet(this: unknown, warning: unknown, ...rest: unknown[]): void {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: unknown } | undefined)?.type;
+    if (type === 'ExperimentalWarning' && String((warning as Error)?.message ?? warning).includes('ES Module')) return;
+    return Reflect.apply(emitWarning, this, [warning, ...rest]) as void;
+  } as typeof process.emitWarning;
+  try {
+    // The module's own require: the probe may run from a bundle whose `require` knows only its own files.
+    return Module.createRequire(file)(file) as unknown;
+  } finally {
+    process.emitWarning = emitWarning;
   }
 }
 
@@ -146,29 +201,60 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   } catch {
     return;
   }
-  // The hooks run on a thread of their own (≈ 30-50 ms of CPU and 35 MB at start-up, in each thread that
-  // registers them, app worker threads included): only for an app that can import one of these packages
-  // as ESM, and in a CommonJS thread only once it can import at all (see deferredRegister).
-  const roots = lookupRoots();
   const names = [...byName.keys()];
-  const registerNow = (): void => register(ctx, names);
-  if (entryIsEsm(roots)) {
-    registerNow();
-    return;
-  }
-  const whenImporting = (): void => {
-    if (ctx.active && esmPackagesReachable(lookupRoots(), names)) registerNow();
+  const esmEntry = entryIsEsm();
+  const evalCode = esmEvalCode();
+  const esmNames = new Set(reachableEsmPackages(lookupRoots(!esmEntry || evalCode !== null), names));
+  // Nothing the app can import is one of them: nothing to do, in most apps.
+  if (esmNames.size === 0) return;
+
+  // The loader hooks run on a thread of their own (≈ 40 ms of CPU and 35 MB at start-up, in each thread
+  // that registers them, app worker threads included). They are the fallback: where Node can `require()`
+  // an ES module and a scan of the source says which known packages the app can import, those are loaded
+  // and patched here, and no hooks thread is started.
+  let hooked = false;
+  const registerHooks = (): void => {
+    if (hooked || !ctx.active) return;
+    hooked = true;
+    beforeImporting = null;
+    register(ctx, names);
   };
-  // `node -e` code and an eval worker's code run without being compiled as a file: read here.
-  const evalCode = (process as { _eval?: unknown })._eval;
-  const main = process.argv[1];
-  if ((main === undefined || main === '[worker eval]') && typeof evalCode === 'string' && /\bimport\b/.test(evalCode)) {
-    whenImporting();
+  const loaded = new Set<string>();
+  const state: ScanState = { files: new Set(), packages: new Set() };
+  const prepare = (entries: string[], sources: { code: string; dir: string }[]): void => {
+    if (hooked || !ctx.active) return;
+    if (!requireLoadsEsm) return registerHooks();
+    const { found, complete } = scanImports(esmNames, entries, sources, state);
+    if (!complete) return registerHooks();
+    for (const dirs of found.values()) {
+      for (const dir of dirs) {
+        if (loaded.has(dir)) continue;
+        loaded.add(dir);
+        if (!isModulePackage(join(dir, 'package.json'))) continue; // a CommonJS copy: modules.ts adapts it
+        const file = importEntry(dir);
+        if (file === null) return registerHooks();
+        try {
+          receive(pathToFileURL(file).href, requireEsm(file));
+        } catch {
+          return registerHooks(); // top-level await, or a package require() cannot load: the hooks can
+        }
+      }
+    }
+  };
+  if (esmEntry) {
+    if (evalCode !== null) prepare(importPreloads(), [{ code: evalCode, dir: process.cwd() }]);
+    else prepare([...importPreloads(), process.argv[1]], []);
     return;
   }
-  deferredRegister = whenImporting;
+  // `node -e` code and an eval worker's code run without being compiled as a file: read here.
+  if (evalCode !== null && mayImport(evalCode)) {
+    prepare([], [{ code: evalCode, dir: process.cwd() }]);
+    if (hooked) return;
+  }
+  const whenImporting = (source: string, filename: string): void => prepare([], [{ code: source, dir: dirname(filename) }]);
+  beforeImporting = whenImporting;
   ctx.undo.push(() => {
-    if (deferredRegister === whenImporting) deferredRegister = null;
+    if (beforeImporting === whenImporting) beforeImporting = null;
   });
 }
 

@@ -92,7 +92,7 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
   ctx.patcher.wrap((Module as unknown as { prototype: object }).prototype, '_compile', (original) =>
     function _compile(this: unknown, content: unknown, filename: unknown) {
       // A CommonJS file about to run a dynamic import(): the ESM loader hooks must be there first.
-      beforeCompile(content);
+      beforeCompile(content, filename);
       // eslint-disable-next-line prefer-rest-params
       const result = Reflect.apply(original, this, arguments);
       try {
