@@ -49,14 +49,16 @@ const PROBE_KEY = Symbol.for('leak-agent');
 /**
  * Loads the probe (and through it the patches) only once the level says it is needed: from the one-file
  * copy the build writes (cli/probe-bundle.ts; a third of the CPU of loading its ≈ 25 files one by one, in
- * every process and worker thread), or from the files when that copy is missing or older (a `tsc`-only build).
+ * every process and worker thread) with its V8 code cache (./probe-cache), or from the files when that copy
+ * is missing or older (a `tsc`-only build).
  */
 function loadProbe(): typeof import('./probe') {
   /* eslint-disable @typescript-eslint/no-var-requires */
   try {
     const local = join(__dirname, 'probe-local.js');
     if (statSync(local).mtimeMs >= statSync(join(__dirname, 'probe', 'index.js')).mtimeMs) {
-      const bundle = require(local) as (require: NodeRequire, root: string) => typeof import('./probe');
+      const { loadCached, CACHE_FILE_NAME } = require('./probe-cache') as typeof import('./probe-cache');
+      const bundle = loadCached(local, join(__dirname, CACHE_FILE_NAME), require, __dirname).exports as (require: NodeRequire, root: string) => typeof import('./probe');
       return bundle(require, join(__dirname, '..') + sep);
     }
   } catch {

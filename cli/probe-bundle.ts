@@ -25,7 +25,9 @@
  * @internal
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { BUILD_LINE, CACHE_FILE_NAME, cacheBytes, loadCached } from '../agent/probe-cache';
 
 /** Root the bundled files pretend to live under. */
 export const BUNDLE_ROOT = '/leak-agent-attach/';
@@ -128,7 +130,25 @@ export function loadProbeBundle(dist: string = distRoot()): string {
   return bundleProbe(dist);
 }
 
-/** The build step: writes `dist/agent/probe-bundle.js` (attach) and `dist/agent/probe-local.js` (the preload). */
+/**
+ * The preload's V8 code cache (agent/probe-cache.ts): the probe is loaded from `local` and installed once at
+ * `sample` in this process, so that the functions an install compiles are in the cache, then taken out.
+ */
+function writeCodeCache(local: string, id: string, dist: string): void {
+  const cacheFile = join(dirname(local), CACHE_FILE_NAME);
+  const { exports, script } = loadCached(local, join(dirname(local), 'no-cache-while-building'), require, dirname(local));
+  const { Probe } = (exports as (require: NodeRequire, root: string) => typeof import('../agent/probe'))(require, dist + sep);
+  const probe = new Probe({ level: 'sample', maxHandles: 1000, maxSites: 1000, loaderHooks: false });
+  probe.install();
+  probe.read();
+  probe.detach();
+  writeFileSync(cacheFile, cacheBytes(id, script));
+}
+
+/**
+ * The build step: writes `dist/agent/probe-bundle.js` (attach), `dist/agent/probe-local.js` (the preload)
+ * and its code cache, `probe-local.cache`.
+ */
 function main(): void {
   const dist = distRoot();
   const text = bundleProbe(dist);
@@ -136,8 +156,11 @@ function main(): void {
   new Function(`return ${text}`);
   const out = join(dist, 'agent', FILE_NAME);
   writeFileSync(out, text + '\n');
-  writeFileSync(join(dist, 'agent', LOCAL_FILE_NAME), `'use strict';\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/index.ts.\nmodule.exports = ${text};\n`);
-  process.stdout.write(`leak-agent: wrote ${relative(process.cwd(), out)} and ${LOCAL_FILE_NAME} (${sources(dist).size} modules, ${Math.round(text.length / 1024)} KiB)\n`);
+  const id = randomBytes(8).toString('hex');
+  const local = join(dist, 'agent', LOCAL_FILE_NAME);
+  writeFileSync(local, `${BUILD_LINE}${id}\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/index.ts.\nmodule.exports = ${text};\n`);
+  writeCodeCache(local, id, dist);
+  process.stdout.write(`leak-agent: wrote ${relative(process.cwd(), out)} and ${LOCAL_FILE_NAME} (${sources(dist).size} modules, ${Math.round(text.length / 1024)} KiB) and its code cache\n`);
 }
 
 if (require.main === module) main();
