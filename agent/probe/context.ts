@@ -7,12 +7,15 @@ import type { Level } from '../../collector/probe-state';
 import type { Patcher } from './patcher';
 import type { Registry } from './registry';
 import type { SiteTable } from './sites';
+import type { LazyBuiltins } from './builtins';
 
 export interface ProbeContext {
   readonly level: Level;
   readonly registry: Registry;
   readonly sites: SiteTable;
   readonly patcher: Patcher;
+  /** Patches waiting for their builtin to be loaded (builtins.ts). */
+  readonly builtins: LazyBuiltins;
   /**
    * The pool whose method is running right now (synchronously), so that a Worker it starts is attributed
    * to it; 0 outside pool methods.

@@ -141,7 +141,8 @@ export function mayImport(source: unknown): boolean {
  * In a thread whose entry is CommonJS, ES modules are only reached through a dynamic `import()` (a
  * `require()` of an ES module goes through `Module._load`, which modules.ts watches, and not through loader
  * hooks), so nothing is done until a CommonJS file whose source holds an `import(` is about to be compiled
- * (modules.ts calls this before compiling each file). Null once the hooks are registered.
+ * (modules.ts calls this before compiling each file): then the builtins' patches are all made (builtins.ts)
+ * and the file is scanned for known ES module packages. Null once nothing is left to do.
  */
 let beforeImporting: ((source: string, filename: string) => void) | null = null;
 
@@ -204,9 +205,9 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   const names = [...byName.keys()];
   const esmEntry = entryIsEsm();
   const evalCode = esmEvalCode();
+  // An ES module's imports of builtins go through no hook that builtins.ts could watch.
+  if (esmEntry) ctx.builtins.all();
   const esmNames = new Set(reachableEsmPackages(lookupRoots(!esmEntry || evalCode !== null), names));
-  // Nothing the app can import is one of them: nothing to do, in most apps.
-  if (esmNames.size === 0) return;
 
   // The loader hooks run on a thread of their own (≈ 40 ms of CPU and 35 MB at start-up, in each thread
   // that registers them, app worker threads included). They are the fallback: where Node can `require()`
@@ -216,13 +217,13 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   const registerHooks = (): void => {
     if (hooked || !ctx.active) return;
     hooked = true;
-    beforeImporting = null;
     register(ctx, names);
   };
   const loaded = new Set<string>();
   const state: ScanState = { files: new Set(), packages: new Set() };
   const prepare = (entries: string[], sources: { code: string; dir: string }[]): void => {
-    if (hooked || !ctx.active) return;
+    // Nothing the app can import is one of them: nothing to do, in most apps.
+    if (hooked || !ctx.active || esmNames.size === 0) return;
     if (!requireLoadsEsm) return registerHooks();
     const { found, complete } = scanImports(esmNames, entries, sources, state);
     if (!complete) return registerHooks();
@@ -246,12 +247,16 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
     else prepare([...importPreloads(), process.argv[1]], []);
     return;
   }
+  const whenImporting = (source: string, filename: string): void => {
+    ctx.builtins.all();
+    prepare([], [{ code: source, dir: dirname(filename) }]);
+    if (hooked || esmNames.size === 0) beforeImporting = null; // nothing left to do at later imports
+  };
   // `node -e` code and an eval worker's code run without being compiled as a file: read here.
   if (evalCode !== null && mayImport(evalCode)) {
-    prepare([], [{ code: evalCode, dir: process.cwd() }]);
-    if (hooked) return;
+    whenImporting(evalCode, join(process.cwd(), '[eval]'));
+    if (hooked || esmNames.size === 0) return;
   }
-  const whenImporting = (source: string, filename: string): void => prepare([], [{ code: source, dir: dirname(filename) }]);
   beforeImporting = whenImporting;
   ctx.undo.push(() => {
     if (beforeImporting === whenImporting) beforeImporting = null;

@@ -4,10 +4,11 @@
  * whether it keeps the process alive is read from the live object (`hasRef()`) only when a report asks.
  * @internal
  */
-// Plain `require` bindings: the patches must land on the modules' own export objects, not on copies.
-import net = require('node:net');
+// Plain `require` bindings: the patches must land on the modules' own export objects, not on copies. `net`
+// and `child_process` are required only when the app loads them (builtins.ts).
+import type * as net from 'node:net';
+import type * as childProcess from 'node:child_process';
 import timers = require('node:timers');
-import childProcess = require('node:child_process');
 import workerThreads = require('node:worker_threads');
 import { syncBuiltinESMExports } from 'node:module';
 import { sep } from 'node:path';
@@ -151,11 +152,17 @@ function trackAt(ctx: ProbeContext, obj: object, kind: HandleKind, skipAbove: Fu
   }
 }
 
-/** Installs every OS-handle patch. */
+/** The builtins whose loading loads `net` (their servers and sockets are net's) or is `child_process`. */
+const NET_TRIGGERS = ['net', 'tls', 'http', 'https', 'http2', 'cluster', 'child_process', 'repl', '_http_agent', '_http_client', '_http_server', '_tls_wrap'];
+const CHILD_TRIGGERS = ['child_process', 'cluster'];
+
+/** Installs every OS-handle patch (net and child_process once they are loaded). */
 export function installHandles(ctx: ProbeContext): void {
   installTimers(ctx);
-  installNet(ctx);
-  installChildProcess(ctx);
+  /* eslint-disable @typescript-eslint/no-var-requires */
+  ctx.builtins.when('net', NET_TRIGGERS, () => installNet(ctx, require('node:net') as typeof net));
+  ctx.builtins.when('child_process', CHILD_TRIGGERS, () => installChildProcess(ctx, require('node:child_process') as typeof childProcess));
+  /* eslint-enable @typescript-eslint/no-var-requires */
   installWorker(ctx);
 }
 
@@ -211,7 +218,7 @@ function installTimers(ctx: ProbeContext): void {
   }
 }
 
-function installNet(ctx: ProbeContext): void {
+function installNet(ctx: ProbeContext, net: typeof import('node:net')): void {
   const { registry, patcher } = ctx;
   patcher.wrap(net.Server.prototype, 'listen', (original) =>
     function listen(this: unknown) {
@@ -230,7 +237,7 @@ function installNet(ctx: ProbeContext): void {
   );
 }
 
-function installChildProcess(ctx: ProbeContext): void {
+function installChildProcess(ctx: ProbeContext, childProcess: typeof import('node:child_process')): void {
   const { patcher } = ctx;
   patcher.wrap(childProcess.ChildProcess.prototype, 'spawn', (original) =>
     function spawn(this: unknown) {

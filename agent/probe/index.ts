@@ -8,6 +8,7 @@ import { TAG_PREFIX } from '../../collector/tags';
 import { threadId } from 'node:worker_threads';
 import type { Level, ProbeState } from '../../collector/probe-state';
 import { Patcher } from './patcher';
+import { LazyBuiltins } from './builtins';
 import { Registry } from './registry';
 import { SiteTable } from './sites';
 import type { ProbeContext } from './context';
@@ -69,6 +70,7 @@ export class Probe {
       sites,
       registry: new Registry(sites, { maxHandles: options.maxHandles, level: options.level, threadId }),
       patcher: new Patcher(),
+      builtins: new LazyBuiltins(),
       activePool: 0,
       active: false,
       constructing: null,
@@ -97,6 +99,8 @@ export class Probe {
       const adapters = new AdapterInstaller(this.#ctx);
       installModuleHook(this.#ctx, adapters, ADAPTERS);
       if (this.#loaderHooks) installEsmHooks(this.#ctx, adapters, ADAPTERS);
+      // attach: the app runs already, and how it loads builtins from now on is not known (ESM or not).
+      else this.#ctx.builtins.all();
       if (this.#ctx.level === 'full') {
         // eslint-disable-next-line @typescript-eslint/no-var-requires
         (require('./promises') as typeof import('./promises')).installPromiseHooks(this.#ctx);

@@ -114,6 +114,7 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
     function _load(this: unknown, request: unknown) {
       // eslint-disable-next-line prefer-rest-params
       const exports = Reflect.apply(original, this, arguments);
+      if (ctx.builtins.waiting) ctx.builtins.loaded(request, exports);
       if (typeof request !== 'string') return exports;
       // Cheap filter first: only bare names of known packages or absolute paths inside node_modules.
       const bare = byName.get(request);
