@@ -38,6 +38,8 @@ interface WorkerLink {
   replies: MessagePort;
   /** The number of the latest hand-off. */
   seq: number;
+  /** What app threads said before the worker listened (./threads EarlyStates). */
+  early: import('./threads').EarlyStates | null;
 }
 
 /** How long the main thread waits for the worker at exit: sending only, or naming retainers from a snapshot. */
@@ -115,7 +117,7 @@ function start(): void {
       const created = probe.registry.createdCount;
       if (lastReportedAt === created) return; // nothing new since the quiet-point report
       lastReportedAt = created;
-      deliver(makeReport(probe, config, reason, ensureWorker), config);
+      deliver(makeReport(probe, config, reason, ensureWorker, link !== null), config);
     } catch (err) {
       writeLine(`leak-agent: report failed: ${(err as Error)?.stack ?? err}`);
     }
@@ -130,7 +132,7 @@ function start(): void {
   if (config.signal) {
     process.on(config.signal, () => {
       try {
-        deliver(makeReport(probe, config, 'signal', ensureWorker), config);
+        deliver(makeReport(probe, config, 'signal', ensureWorker, link !== null), config);
       } catch (err) {
         writeLine(`leak-agent: report failed: ${(err as Error)?.message ?? err}`);
       }
@@ -157,12 +159,20 @@ function startWorker(config: AgentConfig): WorkerLink | null {
   try {
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new MessageChannel();
+    // Before the worker exists: an app thread may end before the worker listens (./threads).
+    let early: import('./threads').EarlyStates | null = null;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      early = new (require('./threads') as typeof import('./threads')).EarlyStates();
+    } catch {
+      // no BroadcastChannel: threads that end early are not reported
+    }
     const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
     const worker = new NativeWorker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
     worker.unref();
     port1.unref();
     worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));
-    return { worker, flag, replies: port1, seq: 0 };
+    return { worker, flag, replies: port1, seq: 0, early };
   } catch (err) {
     writeLine(`leak-agent: could not start the analysis worker (${(err as Error)?.message ?? err}); reporting at exit only`);
     return null;
@@ -170,16 +180,17 @@ function startWorker(config: AgentConfig): WorkerLink | null {
 }
 
 /**
- * `linkFor` gives the analysis worker, started if need be: it is asked only when the report has findings
- * (the worker names their retainers and reads the app's threads), so a clean run never starts one.
+ * `linkFor` gives the analysis worker, started if need be: it is asked when the report has findings (the
+ * worker names their retainers), when app threads run, and whenever it runs already (`workerStarted`: it
+ * holds the final states of app threads that ended), so a clean run of a single thread never starts one.
  */
-function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, linkFor: () => WorkerLink | null): Report {
+function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, linkFor: () => WorkerLink | null, workerStarted: boolean): Report {
   // Loaded only when a report is made: the collector costs the app nothing until then.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { buildReport } = require('../collector/report') as typeof import('../collector/report');
   const state = probe.read({ gc: true });
   const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
-  const link = report.findings.length > 0 || config.channel || probe.liveThreads().length > 0 ? linkFor() : null;
+  const link = report.findings.length > 0 || config.channel || workerStarted || probe.liveThreads().length > 0 ? linkFor() : null;
   if (!link) return report;
   const ids = report.findings.flatMap((f) => f.samples ?? []);
   let dir: string | null = null;
@@ -190,7 +201,8 @@ function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, lin
     if (!probe.writeSnapshot(snapshot, ids)) snapshot = null;
   }
   try {
-    const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null, threads: probe.liveThreads() }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
+    const early = link.early?.take() ?? [];
+    const reply = handOff(link, { type: 'final', report, snapshot, send: config.channel !== null, threads: probe.liveThreads(), early }, snapshot ? CORRELATE_WAIT_MS : SEND_WAIT_MS);
     return reply ?? report;
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });

@@ -43,13 +43,18 @@ export type ThreadSays =
   | { type: 'overdue'; id: number; threadId: number; count: number }
   | { type: 'final'; threadId: number; state: ProbeState };
 
+/** What the analysis worker posts on STATE_CHANNEL once it listens there (no `threadId`: not a thread's). */
+export interface Listening {
+  type: 'listening';
+}
+
 /** The part of the probe a thread serves. */
 export interface ThreadProbe {
   read(options: { gc?: boolean }): ProbeState;
   overdue(thresholdMs: number): number;
 }
 
-function say(message: ThreadSays): void {
+function say(message: ThreadSays | Listening): void {
   let channel: BroadcastChannel | null = null;
   try {
     channel = new BroadcastChannel(STATE_CHANNEL);
@@ -119,6 +124,61 @@ export interface ThreadStatesRead {
   droppedFinals: number;
 }
 
+/** What EarlyStates keeps at most: hellos, and finals that left something (as ThreadStates keeps them). */
+const MAX_EARLY = 1000;
+
+/**
+ * Main thread: from when the analysis worker is started until it says it listens, keeps what the app's
+ * threads say. A thread can start and end in that time (tens of ms), and a BroadcastChannel only delivers
+ * to channels that exist when a message is posted: without this, its final state would be lost. Once the
+ * worker listens, the kept messages are said again and this channel is closed; a report made before that
+ * hands them over itself (`take`).
+ */
+export class EarlyStates {
+  #channel: BroadcastChannel | null;
+  #kept: ThreadSays[] = [];
+
+  constructor() {
+    this.#channel = new BroadcastChannel(STATE_CHANNEL);
+    this.#channel.unref();
+    this.#channel.onmessage = (event: unknown) => {
+      try {
+        this.#receive((event as { data?: ThreadSays | Listening }).data);
+      } catch {
+        // never throw into the app's event loop
+      }
+    };
+  }
+
+  #receive(message: ThreadSays | Listening | undefined): void {
+    if (!message || typeof message !== 'object') return;
+    if (message.type === 'listening') {
+      const kept = this.take();
+      this.close();
+      for (const m of kept) say(m);
+      return;
+    }
+    if (this.#kept.length >= MAX_EARLY) return;
+    if (message.type === 'hello' || (message.type === 'final' && leftSomething(message.state))) this.#kept.push(message);
+  }
+
+  /** The messages kept so far (given once). */
+  take(): ThreadSays[] {
+    const kept = this.#kept;
+    this.#kept = [];
+    return kept;
+  }
+
+  close(): void {
+    try {
+      this.#channel?.close();
+    } catch {
+      // already closed
+    }
+    this.#channel = null;
+  }
+}
+
 interface Pending {
   id: number;
   gc: boolean;
@@ -151,6 +211,14 @@ export class ThreadStates {
     this.#ask.unref();
     this.#says.unref();
     this.#says.onmessage = (event: unknown) => this.#receive((event as { data?: ThreadSays }).data);
+    // The main thread keeps what threads said before this point (EarlyStates) and says it again now.
+    say({ type: 'listening' });
+  }
+
+  /** Messages the main thread kept before this worker listened (handed over with a report). */
+  accept(messages: unknown): void {
+    if (!Array.isArray(messages)) return;
+    for (const m of messages) this.#receive(m as ThreadSays);
   }
 
   #receive(message: ThreadSays | undefined): void {

@@ -12,7 +12,7 @@ import { thresholdPollMs, type AgentConfig } from './config';
 import type { ProbeState } from '../collector/probe-state';
 import type { Report, ReportReason } from '../collector/report-model';
 import { buildReport, mergeThreadFindings } from '../collector/report';
-import { ThreadStates } from './threads';
+import { ThreadStates, type ThreadSays } from './threads';
 import { renderText } from '../cli/render/text';
 import { InspectorCdpClient } from './cdp/inspector-transport';
 import type { CdpClient } from './cdp/client';
@@ -136,7 +136,7 @@ if (config.channel && config.token) {
 
 /** Messages from the main thread; each is acknowledged through the shared flag. */
 export type WorkerMessage = (
-  | { type: 'final'; report: Report; snapshot: string | null; send: boolean; threads: number[] }
+  | { type: 'final'; report: Report; snapshot: string | null; send: boolean; threads: number[]; early: ThreadSays[] }
   | { type: 'detach' }
 ) & {
   /** The hand-off's number: the flag is set to it when done, and a reply carries it. */
@@ -162,6 +162,7 @@ parentPort?.on('message', (message: WorkerMessage) => {
   }
   void (async () => {
     const built = message.report;
+    threads.accept(message.early);
     if (message.snapshot) await correlateFile(built, message.snapshot);
     // After correlation: the snapshot is of the main thread's heap only.
     await addThreads(built, built.reason, true, message.threads ?? [], THREADS_FINAL_WAIT_MS);

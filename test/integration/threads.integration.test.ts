@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { ROOT, leakAgentRun, assertFindingsMatchMarkers, assertContract } from './harness';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { ROOT, AGENT, leakAgentRun, assertFindingsMatchMarkers, assertContract, runProcess, cleanEnv } from './harness';
 import type { Report } from '../../collector/report-model';
 
 const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'threads', name);
@@ -56,4 +58,22 @@ test('a clean worker (settled task, cleared interval, pool destroyed): empty rep
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line} thread ${f.threadId}`), []);
   assert.equal(ran.code, 0);
   assert.match(ran.stderr, /worker said 42/);
+});
+
+test('standalone preload: a worker that ends at once is in the quiet-point report although the main thread has no finding', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'leak-agent-threads-'));
+  try {
+    const out = join(dir, 'r.json');
+    const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-ended-fast.js')], {
+      env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_OUT: out, LEAK_AGENT_STDERR: 'off' }),
+    });
+    assert.equal(ran.code, 0, ran.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    assertContract(report);
+    assert.equal(report.reason, 'quiet');
+    assertFindingsMatchMarkers(report, [fixture('worker-ended-fast.js')]);
+    for (const f of report.findings) assert.equal(f.threadId, printedThreadId(ran.stdout));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BroadcastChannel } from 'node:worker_threads';
+import { EarlyStates, ThreadStates, STATE_CHANNEL, type ThreadSays } from '../../agent/threads';
+import type { ProbeState } from '../../collector/probe-state';
+
+function stateWithOneHandle(threadId: number): ProbeState {
+  return {
+    version: 1,
+    pid: process.pid,
+    threadId,
+    level: 'sample',
+    now: 0,
+    startedAt: 0,
+    afterGc: false,
+    sites: [],
+    handles: [{ id: 1 } as unknown as ProbeState['handles'][number]],
+    counters: [],
+    dropped: { handles: 0, sites: 0 },
+    notices: [],
+  };
+}
+
+function post(message: ThreadSays): void {
+  const channel = new BroadcastChannel(STATE_CHANNEL);
+  channel.postMessage(message);
+  channel.close();
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 20));
+
+test('a thread that ended before the analysis worker listened: its final state reaches it through EarlyStates', async () => {
+  const early = new EarlyStates();
+  post({ type: 'hello', threadId: 7 });
+  post({ type: 'final', threadId: 7, state: stateWithOneHandle(7) });
+  await tick();
+  // The analysis worker starts listening only now: it says so, and EarlyStates says the kept messages again.
+  const states = new ThreadStates();
+  try {
+    await tick();
+    await tick();
+    const read = await states.read(false, 100);
+    assert.deepEqual(read.ended.map((s) => s.threadId), [7]);
+  } finally {
+    states.close();
+    early.close();
+  }
+});
+
+test('without EarlyStates the same final state is lost (what the bridge is for)', async () => {
+  post({ type: 'final', threadId: 8, state: stateWithOneHandle(8) });
+  await tick();
+  const states = new ThreadStates();
+  try {
+    await tick();
+    const read = await states.read(false, 100);
+    assert.deepEqual(read.ended, []);
+  } finally {
+    states.close();
+  }
+});
+
+test('EarlyStates hands its messages over once (a report made before the worker listens)', async () => {
+  const early = new EarlyStates();
+  try {
+    post({ type: 'final', threadId: 9, state: stateWithOneHandle(9) });
+    post({ type: 'final', threadId: 10, state: { ...stateWithOneHandle(10), handles: [] } });
+    await tick();
+    // The thread that left nothing is not kept.
+    assert.deepEqual(early.take().map((m) => m.threadId), [9]);
+    assert.deepEqual(early.take(), []);
+    const states = new ThreadStates();
+    try {
+      states.accept([{ type: 'final', threadId: 9, state: stateWithOneHandle(9) }]);
+      assert.deepEqual((await states.read(false, 100)).ended.map((s) => s.threadId), [9]);
+    } finally {
+      states.close();
+    }
+  } finally {
+    early.close();
+  }
+});
