@@ -46,3 +46,21 @@ test('sample: the same pool releasing everything: empty', async () => {
   assert.equal(ran.code, 0, ran.stderr);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
 });
+
+// A sampled generic-pool acquisition is resolved lazily (one microtask after it is seen fulfilled), and
+// process.exit() right after a release leaves no microtask to run: the exit report must still not name the
+// released resource (the pool lends no more than the resources known held).
+test('sample: acquire, release, process.exit() at once: only the resource still held is reported', async () => {
+  const file = adapterFixture('generic-pool-release-exit.js');
+  const { report } = await leakAgentRun(['node', file], ['--level', 'sample', '--timeout', '10', '--threshold', '300']);
+  assertContract(report);
+  assert.equal(report.reason, 'exit');
+  assertFindingsMatchMarkers(report, [file]);
+});
+
+test('sample: both released before process.exit(): empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', adapterFixture('generic-pool-release-exit-fixed.js')], ['--level', 'sample', '--timeout', '10', '--threshold', '300']);
+  assertContract(report);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+  assert.equal(ran.code, 0);
+});

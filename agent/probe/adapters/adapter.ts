@@ -135,6 +135,8 @@ interface Unresolved {
   id: number;
   adapter: PoolAdapter;
   promise: WeakRef<object>;
+  /** The pool it was acquired from (its adapter's `inUse` settles it when the pool lends nothing). */
+  pool: WeakRef<object> | null;
   /** The release number when it was first seen fulfilled (-1: not yet). */
   seenFulfilledAt: number;
 }
@@ -204,6 +206,14 @@ export class AdapterInstaller {
 
   /** Sampled acquisitions whose resource is not known yet (pools with `promiseProperty`; see #acquireLazily). */
   readonly #unresolved: Unresolved[] = [];
+  /**
+   * Seen fulfilled, its value still to come from a `then` (one microtask later). At a report the app may be
+   * inside `process.exit()`, where that microtask never runs: see #settleIdle.
+   */
+  readonly #awaitingValue = new Set<Unresolved>();
+  /** Lazily resolved pools: the resources known held from each, and each such resource's pool. */
+  readonly #heldByPool = new WeakMap<object, number>();
+  readonly #poolOf = new WeakMap<object, object>();
   /** Release numbers (see #resolvePending): the latest, and per resource its latest. */
   #releaseSeq = 0;
   readonly #lastRelease = new WeakMap<object, number>();
@@ -222,6 +232,7 @@ export class AdapterInstaller {
     // before every read and poll: whatever acquisitions can be resolved are (see #resolvePending)
     ctx.beforeRead.push(() => {
       if (this.#unresolved.length !== 0) this.#resolvePending(false, true);
+      if (this.#awaitingValue.size !== 0) this.#settleIdle();
     });
   }
 
@@ -664,7 +675,8 @@ export class AdapterInstaller {
         const id = ctx.registry.track(result as object, this.#kindsOf(adapter).resourceUnresolved, ctx.sites.capture(skipAbove), poolId, 'queued');
         if (id !== 0) {
           ctx.registry.mark(id, 'queued');
-          this.#unresolved.push({ id, adapter, promise: new WeakRef(result as object), seenFulfilledAt: -1 });
+          const pool = adapter.inUse && thisArg !== null && typeof thisArg === 'object' ? new WeakRef(thisArg) : null;
+          this.#unresolved.push({ id, adapter, promise: new WeakRef(result as object), pool, seenFulfilledAt: -1 });
         }
       }
     } catch {
@@ -710,13 +722,15 @@ export class AdapterInstaller {
       registry.unbind(pending.id);
       registry.mark(pending.id, 'running');
       const released = this.#lastRelease;
+      this.#awaitingValue.add(pending);
       try {
         Reflect.apply(Promise.prototype.then, promise, [
           (value: unknown) => {
             try {
+              if (!this.#awaitingValue.delete(pending)) return; // settled by #settleIdle meanwhile
               const at = value !== null && typeof value === 'object' ? released.get(value) : undefined;
               if (at !== undefined && at >= pending.seenFulfilledAt) registry.settle(pending.id, 'released');
-              else this.#handedOut(pending.adapter, pending.id, value);
+              else this.#handedOut(pending.adapter, pending.id, value, pending.pool?.deref());
             } catch {
               // never throw into the app
             }
@@ -724,6 +738,35 @@ export class AdapterInstaller {
         ]);
       } catch {
         // a promise that takes no reaction: it reads as held
+      }
+    }
+  }
+
+  /**
+   * Before a report: acquisitions whose value has not come yet (a `release()` then `process.exit()` at once
+   * leaves no microtask to run) are taken as released when their pool lends no more resources (the
+   * adapter's `inUse`) than those known held from it: whatever else it handed out came back. A pool that
+   * lends more (resources of acquisitions not sampled, or these) keeps them as held.
+   */
+  #settleIdle(): void {
+    const byPool = new Map<object, Unresolved[]>();
+    for (const pending of this.#awaitingValue) {
+      const pool = pending.pool?.deref();
+      if (pool === undefined) continue;
+      const list = byPool.get(pool);
+      if (list) list.push(pending);
+      else byPool.set(pool, [pending]);
+    }
+    for (const [pool, list] of byPool) {
+      try {
+        const inUse = list[0].adapter.inUse?.(pool);
+        if (typeof inUse !== 'number' || inUse > (this.#heldByPool.get(pool) ?? 0)) continue;
+        for (const pending of list) {
+          this.#awaitingValue.delete(pending);
+          this.#ctx.registry.settle(pending.id, 'released');
+        }
+      } catch {
+        // a library whose getter throws: left as they are
       }
     }
   }
@@ -739,7 +782,7 @@ export class AdapterInstaller {
     }
   }
 
-  #handedOut(adapter: PoolAdapter, id: number, value: unknown): void {
+  #handedOut(adapter: PoolAdapter, id: number, value: unknown, pool?: object): void {
     const registry = this.#ctx.registry;
     let resource: unknown = value;
     if (adapter.resourceOf) {
@@ -758,6 +801,10 @@ export class AdapterInstaller {
     if (!this.#held.has(resource)) {
       this.#held.add(resource);
       this.#heldCount++;
+      if (pool !== undefined) {
+        this.#poolOf.set(resource, pool);
+        this.#heldByPool.set(pool, (this.#heldByPool.get(pool) ?? 0) + 1);
+      }
     }
   }
 
@@ -792,6 +839,8 @@ export class AdapterInstaller {
       }
       if (!this.#held.delete(resource)) return;
       this.#heldCount--;
+      const pool = this.#poolOf.get(resource);
+      if (pool !== undefined) this.#heldByPool.set(pool, (this.#heldByPool.get(pool) ?? 1) - 1);
       const registry = this.#ctx.registry;
       const id = registry.idOf(resource);
       if (id !== 0 && registry.typeOf(id) === 'resource') registry.settle(id, 'released');
