@@ -11,9 +11,8 @@
  * the retainers from the snapshot, sends it to the CLI, and hands it back through a MessagePort that the
  * main thread reads with `receiveMessageOnPort` while it waits on a shared flag.
  */
-import { isMainThread, parentPort, workerData, Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { Worker, MessagePort } from 'node:worker_threads';
 import { writeFileSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { parseConfig, thresholdPollMs, type AgentConfig } from './config';
 import type { Probe } from './probe';
@@ -21,13 +20,22 @@ import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
 
 /**
+ * `node:worker_threads`, loaded once the level says there is something to do: in a main thread it costs
+ * about 2.5 ms of CPU to load (it brings the streams), which a preload at level `off` must not pay.
+ */
+let workerThreads: typeof import('node:worker_threads') | null = null;
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const threadsModule = (): typeof import('node:worker_threads') => (workerThreads ??= require('node:worker_threads') as typeof import('node:worker_threads'));
+
+/**
  * The Worker class as Node made it, kept before the probe replaces it: the analysis worker starts later
  * (standalone), and must not be seen as one of the app's threads.
  */
-const NativeWorker = Worker;
+let NativeWorker: typeof Worker | null = null;
 
 /** True when this thread is the agent's own analysis worker. */
 function isAgentWorker(): boolean {
+  const { isMainThread, workerData } = threadsModule();
   return !isMainThread && !!workerData && typeof workerData === 'object' && (workerData as { leakAgent?: unknown }).leakAgent === true;
 }
 
@@ -75,19 +83,23 @@ function loadProbe(): typeof import('./probe') {
  * runs no app code): a worker without a parent port.
  */
 function isHooksThread(): boolean {
+  const { isMainThread, parentPort } = threadsModule();
   return !isMainThread && parentPort === null;
 }
 
 function start(): void {
-  if (isHooksThread()) return;
   if ((globalThis as Record<symbol, unknown>)[PROBE_KEY]) return; // --require and --import both given
   const { config, problems } = parseConfig(process.env);
-  if (!isMainThread) {
+  // Level off with nothing to say: nothing to do in any thread, nothing more loaded.
+  if (config.level === 'off' && problems.length === 0) return;
+  if (isAgentWorker() || isHooksThread()) return;
+  if (!threadsModule().isMainThread) {
     startInThread(config);
     return;
   }
   for (const line of problems) writeLine(line);
   if (config.level === 'off') return;
+  NativeWorker = threadsModule().Worker;
 
   // The worker is made with Node's own Worker class (NativeWorker), whenever it starts. With `leak-agent run`
   // the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
@@ -158,7 +170,7 @@ function startInThread(config: AgentConfig): void {
 function startWorker(config: AgentConfig): WorkerLink | null {
   try {
     const flag = new Int32Array(new SharedArrayBuffer(4));
-    const { port1, port2 } = new MessageChannel();
+    const { port1, port2 } = new (threadsModule().MessageChannel)();
     // Before the worker exists: an app thread may end before the worker listens (./threads).
     let early: import('./threads').EarlyStates | null = null;
     try {
@@ -168,7 +180,7 @@ function startWorker(config: AgentConfig): WorkerLink | null {
       // no BroadcastChannel: threads that end early are not reported
     }
     const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
-    const worker = new NativeWorker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
+    const worker = new NativeWorker!(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
     worker.unref();
     port1.unref();
     worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));
@@ -196,7 +208,8 @@ function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, lin
   let dir: string | null = null;
   let snapshot: string | null = null;
   if (config.snapshots && ids.length > 0) {
-    dir = mkdtempSync(join(tmpdir(), 'leak-agent-'));
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    dir = mkdtempSync(join((require('node:os') as typeof import('node:os')).tmpdir(), 'leak-agent-'));
     snapshot = join(dir, `${process.pid}.heapsnapshot`);
     if (!probe.writeSnapshot(snapshot, ids)) snapshot = null;
   }
@@ -239,6 +252,7 @@ function handOff(link: WorkerLink, message: DistributiveOmit<WorkerMessage, 'seq
       Atomics.wait(link.flag, 0, Atomics.load(link.flag, 0), left);
     }
     let reply: Report | undefined;
+    const { receiveMessageOnPort } = threadsModule();
     for (let m = receiveMessageOnPort(link.replies); m; m = receiveMessageOnPort(link.replies)) {
       const r = m.message as WorkerReply;
       if (r.seq === seq) reply = r.report;
@@ -259,10 +273,8 @@ function writeLine(line: string): void {
   }
 }
 
-if (!isAgentWorker()) {
-  try {
-    start();
-  } catch (err) {
-    writeLine(`leak-agent: disabled after an internal error: ${(err as Error)?.message ?? err}`);
-  }
+try {
+  start();
+} catch (err) {
+  writeLine(`leak-agent: disabled after an internal error: ${(err as Error)?.message ?? err}`);
 }
