@@ -78,11 +78,20 @@ test('sample: timers pending from one line are still tracked after thousands set
   assert.deepEqual(seen.args, [1, 2], 'extra arguments reach the timer');
 });
 
-test('LEAK_AGENT_LEVEL=off installs nothing', async () => {
-  const probe = "console.log(typeof globalThis[Symbol.for('leak-agent')], setTimeout.name, String(setTimeout).includes('native') || String(setTimeout).includes('function setTimeout(callback'))";
+test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own two files', async () => {
+  // Read before the first console.log, which loads net for a piped stdout.
+  const probe = `const loaded = JSON.stringify({
+      own: Object.keys(require.cache).filter((k) => k.includes('/dist/')).map((k) => k.slice(k.indexOf('/dist/') + 1)).sort(),
+      builtins: process.moduleLoadList.filter((m) => /^NativeModule (worker_threads|os|vm|v8|net|child_process)$/.test(m)),
+    });
+    console.log(typeof globalThis[Symbol.for('leak-agent')], setTimeout.name, String(setTimeout).includes('native') || String(setTimeout).includes('function setTimeout(callback'));
+    console.log(loaded);`;
   const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', probe], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'off' }) });
   assert.equal(ran.code, 0);
   assert.match(ran.stdout, /^undefined setTimeout/);
+  const loaded = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { own: string[]; builtins: string[] };
+  assert.deepEqual(loaded.own, ['dist/agent/config.js', 'dist/agent/index.js']);
+  assert.deepEqual(loaded.builtins, []);
 });
 
 test('standalone preload prints the report on stderr at the quiet point and writes LEAK_AGENT_OUT', async () => {
