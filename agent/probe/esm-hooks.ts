@@ -25,7 +25,7 @@ import type { ProbeContext } from './context';
 import { packageAt, toFilePath } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 import type { LoaderData } from './esm-loader';
-import { scanImports, importEntry, type ScanState } from './esm-scan';
+import { scanImports, importEntry, onCommentLine, type ScanState } from './esm-scan';
 
 /** The global the appended line calls. */
 export const ESM_KEY = Symbol.for('leak-agent.esm');
@@ -103,7 +103,7 @@ function importPreloads(): string[] {
 }
 
 /**
- * The known packages installed where the app can find them as ES module packages, by folder. A package
+ * The names of the known packages installed where the app can find them as ES module packages. A package
  * nested deeper in a dependency's own node_modules is not looked for (stated in the README).
  */
 function reachableEsmPackages(roots: string[], names: string[]): string[] {
@@ -129,10 +129,7 @@ export function mayImport(source: unknown): boolean {
   if (typeof source !== 'string' || !source.includes('import')) return false;
   DYNAMIC_IMPORT.lastIndex = 0;
   for (let m = DYNAMIC_IMPORT.exec(source); m !== null; m = DYNAMIC_IMPORT.exec(source)) {
-    const lineStart = source.lastIndexOf('\n', m.index) + 1;
-    const before = source.slice(lineStart, m.index).trimStart();
-    if (before.startsWith('*') || before.startsWith('/*') || before.includes('//')) continue;
-    return true;
+    if (!onCommentLine(source, m.index)) return true;
   }
   return false;
 }

@@ -61,7 +61,7 @@ export function importsOf(source: string): { specifiers: string[]; computed: boo
  * An import on a line that is a comment (JSDoc types: `@type {import("./x").X}`, commented-out code) does
  * not count. Block comments spanning lines are only seen through their usual leading `*`.
  */
-function onCommentLine(source: string, at: number): boolean {
+export function onCommentLine(source: string, at: number): boolean {
   const before = source.slice(source.lastIndexOf('\n', at) + 1, at).trimStart();
   return before.startsWith('*') || before.startsWith('/*') || before.includes('//');
 }
