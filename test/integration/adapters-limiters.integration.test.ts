@@ -29,5 +29,7 @@ test('p-limit imported from an ES module, used correctly: empty', () => clean('p
 test('p-queue (ESM only, through the loader hook): the stuck job and the cleared job', () => leaky('p-queue-clear.mjs'));
 test('p-queue used correctly: empty', () => clean('p-queue-ok.mjs'));
 test('p-queue through a dynamic import() from CommonJS (loader hooks started as that file compiles): both jobs', () => leaky('p-queue-dynamic-import.cjs'));
+test('p-limit: a started task that never settles is reported; rejected, thrown and plain ones are not', () => leaky('p-limit-outcomes.js'));
+test('p-limit tasks that all settle: empty', () => clean('p-limit-outcomes-fixed.js'));
 test('EventEmitter: listener growth at the on() line', () => leaky('emitter-growth.js'));
 test('EventEmitter with listeners removed: empty', () => clean('emitter-ok.js'));

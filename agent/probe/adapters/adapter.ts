@@ -48,9 +48,11 @@ export interface PoolAdapter {
    * semantics to disturb, so a reaction can be attached. `inspect` (native promises): read lazily when a
    * report asks, because attaching a reaction would mark a rejection handled and change the app.
    * `observe`: the resolve/reject functions of the promise the library constructs during the call are
-   * watched (see {@link observeCall}); read lazily as well, as a fallback.
+   * watched (see {@link observeCall}); read lazily as well, as a fallback. `result`: the task settles as
+   * its function's result does (the library awaits that result itself, so a reaction on it changes nothing
+   * for the app), learnt from the function's return value; needs `taskFunctionArg`.
    */
-  taskSettlement: 'then' | 'inspect' | 'observe';
+  taskSettlement: 'then' | 'inspect' | 'observe' | 'result';
   /** Index of the argument that is the task function: the task is `running` once the library calls it. */
   taskFunctionArg?: number;
   /** Pool methods that start an acquisition (a promise of a resource, or an object holding one). */
@@ -128,6 +130,8 @@ interface Kinds {
 class CallState {
   id = 0;
   started = false;
+  /** `result` settlement: what the task function returned or threw, when that came before the id. */
+  outcome: { threw: boolean; value: unknown } | null = null;
 }
 
 /** A sampled acquisition waiting to learn its resource (see AdapterInstaller #acquireLazily). */
@@ -484,9 +488,10 @@ export class AdapterInstaller {
     const call = new CallState();
     let callArgs: ArrayLike<unknown> = args;
     const fnIndex = adapter.taskFunctionArg;
+    const fromResult = adapter.taskSettlement === 'result';
     if (fnIndex !== undefined && typeof args[fnIndex] === 'function') {
       const copy = Array.prototype.slice.call(args);
-      copy[fnIndex] = this.#startWatcher(copy[fnIndex] as AnyFunction, call);
+      copy[fnIndex] = this.#startWatcher(copy[fnIndex] as AnyFunction, call, fromResult);
       callArgs = copy;
     }
     const outer = ctx.activePool;
@@ -504,6 +509,12 @@ export class AdapterInstaller {
       } else {
         task = Reflect.apply(original, thisArg, callArgs);
         this.#trackTask(adapter, task, poolId, skipAbove, call);
+        if (fromResult && call.id !== 0) {
+          // Watched until the function's result settles; a task whose function never ran (a cleared queue)
+          // and is collected was abandoned.
+          ctx.registry.watch(call.id, true);
+          if (call.outcome !== null) this.#settleFromResult(call.id, call.outcome.threw, call.outcome.value);
+        }
       }
     } finally {
       ctx.activePool = outer;
@@ -511,8 +522,12 @@ export class AdapterInstaller {
     return task;
   }
 
-  /** The task function, as the library will call it: marks the task `running` first. */
-  #startWatcher(fn: AnyFunction, call: CallState): AnyFunction {
+  /**
+   * The task function, as the library will call it: marks the task `running` first; with `fromResult`, the
+   * task then settles as the function's result does (#settleFromResult).
+   */
+  #startWatcher(fn: AnyFunction, call: CallState, fromResult: boolean): AnyFunction {
+    const installer = this;
     const registry = this.#ctx.registry;
     return function task(this: unknown) {
       if (!call.started) {
@@ -520,8 +535,45 @@ export class AdapterInstaller {
         if (call.id !== 0) registry.mark(call.id, 'running');
       }
       // eslint-disable-next-line prefer-rest-params
-      return Reflect.apply(fn, this, arguments);
+      if (!fromResult) return Reflect.apply(fn, this, arguments);
+      let value: unknown;
+      try {
+        // eslint-disable-next-line prefer-rest-params
+        value = Reflect.apply(fn, this, arguments);
+      } catch (err) {
+        installer.#outcome(call, true, err);
+        throw err;
+      }
+      installer.#outcome(call, false, value);
+      return value;
     };
+  }
+
+  #outcome(call: CallState, threw: boolean, value: unknown): void {
+    if (call.id === 0) call.outcome = { threw, value };
+    else this.#settleFromResult(call.id, threw, value);
+  }
+
+  /**
+   * A task settles as its function's result: a throw, a plain value, or a native promise, which the
+   * library awaits itself (p-limit: `await result` in its own `run`), so a reaction here marks nothing
+   * handled that was not going to be. Any other thenable is left to be read lazily. Never throws.
+   */
+  #settleFromResult(id: number, threw: boolean, value: unknown): void {
+    const registry = this.#ctx.registry;
+    try {
+      if (threw) registry.settle(id, 'rejected', errorName(value));
+      else if (isNativePromise(value)) {
+        Reflect.apply(Promise.prototype.then, value, [
+          () => registry.settle(id, 'fulfilled'),
+          (reason: unknown) => registry.settle(id, 'rejected', errorName(reason)),
+        ]);
+      } else if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function') {
+        registry.watch(id, false);
+      } else registry.settle(id, 'fulfilled');
+    } catch {
+      // never throw into the library's call of the task function
+    }
   }
 
   #taskObserver(id: number): CallObserver {
