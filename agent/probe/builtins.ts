@@ -11,9 +11,9 @@
  *   `import` of a builtin goes through no hook;
  * - a builtin already loaded when the probe installs (other preloads, `attach`) is patched at once.
  *
- * Not seen: a builtin loaded only from inside Node without any trigger (the built-in `fetch` opens its
- * sockets through an internal copy of undici), so the client sockets of a program that loads no `net`,
- * `tls` or `http*` and uses only the global `fetch` are not tracked.
+ * Late: a builtin loaded only from inside Node without any trigger (the built-in `fetch` opens its sockets
+ * through an internal copy of undici) is found loaded at the next read or poll (`catchUp`, from the probe's
+ * beforeRead hooks), and patched then: sockets opened before that are not tracked.
  * @internal
  */
 
@@ -22,6 +22,8 @@ import { isModuleNamespaceObject } from 'node:util/types';
 type Install = () => void;
 
 interface Waiter {
+  /** The builtin the patch is for. */
+  name: string;
   triggers: ReadonlySet<string>;
   install: Install;
 }
@@ -44,7 +46,7 @@ export class LazyBuiltins {
   /** Runs `install` now when `name` is loaded already (or everything is eager), else on a trigger's load. */
   when(name: string, triggers: readonly string[], install: Install): void {
     if (this.#eager || isLoaded(name)) run(install);
-    else this.#waiting.push({ triggers: new Set(triggers), install });
+    else this.#waiting.push({ name, triggers: new Set(triggers), install });
   }
 
   /** `require(request)` has just returned `result`: runs the patches it triggers. */
@@ -57,6 +59,16 @@ export class LazyBuiltins {
       for (const w of ready) run(w.install);
     }
     if (this.#waiting.length > 0 && isNamespace(result)) this.all();
+  }
+
+  /** Patches whose builtin got loaded where no hook saw it (inside Node): made now. */
+  catchUp(): void {
+    if (this.#waiting.length === 0) return;
+    const names = new Set(this.#waiting.map((w) => w.name).filter(isLoaded));
+    if (names.size === 0) return;
+    const ready = this.#waiting.filter((w) => names.has(w.name));
+    this.#waiting = this.#waiting.filter((w) => !names.has(w.name));
+    for (const w of ready) run(w.install);
   }
 
   /** Every waiting patch now, and any later one at once: builtins may be loaded where no hook sees it. */

@@ -78,6 +78,8 @@ export class Probe {
       beforeRead: [],
       undo: [],
     };
+    const builtins = this.#ctx.builtins;
+    this.#ctx.beforeRead.push(() => builtins.catchUp());
   }
 
   /** Calls `fn` (never throwing into the app) when the app starts a worker thread. */
