@@ -18,6 +18,7 @@
  * @internal
  */
 import Module from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -246,6 +247,21 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
     if (evalCode !== null) prepare(importPreloads(), [{ code: evalCode, dir: process.cwd() }]);
     else prepare([...importPreloads(), process.argv[1]], []);
     return;
+  }
+  // A worker thread started from a file is told its file (process.argv[1]) only after the preloads ran, and
+  // an ES module entry then starts loading asynchronously: decided on the next tick, before that module or
+  // anything it imports is evaluated (its files are still being read).
+  if (process.argv[1] === undefined && evalCode === null && !isMainThread) {
+    process.nextTick(() => {
+      try {
+        if (!ctx.active || !entryIsEsm()) return;
+        ctx.builtins.all();
+        esmNames = null; // the roots now start from the worker's file
+        prepare([...importPreloads(), process.argv[1]], []);
+      } catch {
+        // never throw into the app's worker
+      }
+    });
   }
   const whenImporting = (source: string, filename: string): void => {
     ctx.builtins.all();

@@ -51,3 +51,17 @@ test('an ES module program using p-queue gets it patched without a loader-hooks 
 test('an ES module program importing no pool library: no loader-hooks thread', { skip: existsSync('/proc/self/status') ? false : 'no /proc/self/status' }, async () => {
   assert.equal(await threadsAt('no-pool.mjs', 'sample'), await threadsAt('no-pool.mjs', 'off'));
 });
+
+test('p-queue in an ES module worker thread (its file known only after the preload): both jobs, at their lines', async () => {
+  const { report } = await leakAgentRun(['node', fixture('main-worker-queue.js')], ARGS);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [fixture('worker-queue.mjs')]);
+  for (const f of report.findings) assert.ok(f.threadId > 0, `${f.resource} is the worker's`);
+});
+
+test('the same worker with jobs that settle: empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('main-worker-queue.js'), 'worker-queue-fixed.mjs'], ARGS);
+  assertContract(report);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+  assert.equal(ran.code, 0, ran.stderr);
+});
