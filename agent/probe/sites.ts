@@ -67,12 +67,17 @@ function functionName(cs: CallSite): string | null {
  * short capture holds no user frame and was cut at its limit, captures again deeper.
  */
 export function captureFrames(skipAbove: Function): Frame[] {
-  const short = captureAt(skipAbove, CAPTURE_LIMIT);
-  if (short.truncated && !short.frames.some(isUserFrame)) return captureAt(skipAbove, DEEP_CAPTURE_LIMIT).frames;
-  return short.frames;
+  return captureRawFrames(skipAbove).map(toFrame);
 }
 
-function captureAt(skipAbove: Function, limit: number): { frames: Frame[]; truncated: boolean } {
+/** A frame still as its CallSite (only inside one capture: a CallSite holds the app's function and receiver). */
+interface RawFrame {
+  cs: CallSite;
+  file: string;
+}
+
+/** The CallSites above `skipAbove`, without `node:` and agent frames. */
+function captureRaw(skipAbove: Function, limit: number): { frames: RawFrame[]; truncated: boolean } {
   const holder: { stack?: CallSite[] } = {};
   const prevLimit = Error.stackTraceLimit;
   const prevPrepare = Error.prepareStackTrace;
@@ -86,14 +91,30 @@ function captureAt(skipAbove: Function, limit: number): { frames: Frame[]; trunc
     Error.stackTraceLimit = prevLimit;
     Error.prepareStackTrace = prevPrepare;
   }
-  const frames: Frame[] = [];
+  const frames: RawFrame[] = [];
   if (!Array.isArray(callSites)) return { frames, truncated: false };
   for (const cs of callSites) {
     const file = normaliseFile(cs.getFileName());
     if (isInternal(file) || isOwn(file!)) continue;
-    frames.push({ file: file!, line: cs.getLineNumber() ?? 0, column: cs.getColumnNumber() ?? 0, function: functionName(cs) });
+    frames.push({ cs, file: file! });
   }
   return { frames, truncated: callSites.length >= limit };
+}
+
+function toFrame(raw: RawFrame): Frame {
+  return { file: raw.file, line: raw.cs.getLineNumber() ?? 0, column: raw.cs.getColumnNumber() ?? 0, function: functionName(raw.cs) };
+}
+
+/** The short capture, or the deep one when the short one was cut inside a library with no user frame. */
+function captureRawFrames(skipAbove: Function): RawFrame[] {
+  const short = captureRaw(skipAbove, CAPTURE_LIMIT);
+  if (short.truncated && !short.frames.some((f) => !f.file.includes(NODE_MODULES))) return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames;
+  return short.frames;
+}
+
+/** A site's interning key: its user frame and the library frame it called, by position. */
+function siteKey(file: string, line: number, column: number, library: { file: string; line: number; column: number } | null): string {
+  return library ? `${file}:${line}:${column}|${library.file}:${library.line}:${library.column}` : `${file}:${line}:${column}`;
 }
 
 /** True when a frame is the user's code: not in `node_modules`, not internal, not the agent. */
@@ -133,10 +154,24 @@ export class SiteTable {
     this.records.push({ frame: { file: '<unknown>', line: 0, column: 0, function: null }, user: false, library: null, stack: [] });
   }
 
-  /** Captures the caller's stack (frames above `skipAbove`) and returns its site id. Never throws. */
+  /**
+   * Captures the caller's stack (frames above `skipAbove`) and returns its site id. Never throws. A site
+   * seen before (the common case: one line submitting over and over) is found from the positions of its
+   * user and library frames alone; the rest of the record (function names, the kept frames: a fifth of a
+   * capture's cost) is read only for a new site.
+   */
   capture(skipAbove: Function): number {
     try {
-      return this.intern(describeStack(captureFrames(skipAbove)));
+      const raw = captureRawFrames(skipAbove);
+      const userIndex = raw.findIndex((f) => !f.file.includes(NODE_MODULES));
+      if (userIndex >= 0) {
+        const user = raw[userIndex].cs;
+        const lib = userIndex > 0 ? raw[userIndex - 1] : null;
+        const key = siteKey(raw[userIndex].file, user.getLineNumber() ?? 0, user.getColumnNumber() ?? 0, lib && { file: lib.file, line: lib.cs.getLineNumber() ?? 0, column: lib.cs.getColumnNumber() ?? 0 });
+        const known = this.#index.get(key);
+        if (known !== undefined) return known;
+      }
+      return this.intern(describeStack(raw.map(toFrame)));
     } catch {
       return 0;
     }
@@ -144,8 +179,7 @@ export class SiteTable {
 
   intern(site: SiteRecord): number {
     const f = site.frame;
-    const l = site.library;
-    const key = l ? `${f.file}:${f.line}:${f.column}|${l.file}:${l.line}:${l.column}` : `${f.file}:${f.line}:${f.column}`;
+    const key = siteKey(f.file, f.line, f.column, site.library);
     const known = this.#index.get(key);
     if (known !== undefined) return known;
     if (this.records.length >= this.#max) {
