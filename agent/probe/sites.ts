@@ -2,8 +2,9 @@
  * Call-site capture and interning.
  *
  * A stack is captured as structured CallSites (`Error.prepareStackTrace` returning the array, as
- * why-is-node-running does), turned at once into plain frames and interned into a small integer site id.
- * Nothing here keeps a CallSite (they hold receivers and functions of the app) past the call.
+ * why-is-node-running does) and interned into a small integer site id: a known site is found from its
+ * frames' positions, and only a new one is turned into plain frames (function names included). Nothing
+ * here keeps a CallSite (they hold receivers and functions of the app) past the call.
  * @internal
  */
 import { toFilePath } from '../../collector/paths';
