@@ -25,7 +25,7 @@
  * first, 26-60 ms. Between asks a thread's listener does no work at all.
  * @internal
  */
-import { BroadcastChannel, threadId } from 'node:worker_threads';
+import { BroadcastChannel, receiveMessageOnPort, threadId } from 'node:worker_threads';
 import type { ProbeState } from '../collector/probe-state';
 
 /** Asks from the analysis worker to the app threads. */
@@ -103,6 +103,23 @@ export function serveThread(probe: ThreadProbe): void {
   });
 }
 
+/**
+ * Takes, synchronously, the messages already queued on `channel` that its event-loop listener has not run
+ * for yet. A thread's `final` is queued before the main thread sees that thread exit, but the listener runs
+ * only when the receiving thread's loop gets to that port: a report made in between (the main thread at
+ * `beforeExit`; the analysis worker handling that report's hand-off, which arrives on another port) would
+ * not see the final state yet. Seen as a flaky empty report under CPU load.
+ */
+function drain(channel: BroadcastChannel, receive: (message: unknown) => void): void {
+  // Node takes a BroadcastChannel here since 15.12 (documented); @types/node declares a MessagePort only.
+  const port = channel as unknown as import('node:worker_threads').MessagePort;
+  try {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) receive(m.message);
+  } catch {
+    // closed
+  }
+}
+
 /** Final states kept at most (each thread that ended leaving pending work or abandoned counts). */
 const MAX_FINALS = 100;
 /** How many ended thread ids are remembered (to ignore their late messages). */
@@ -153,7 +170,9 @@ export class EarlyStates {
   #receive(message: ThreadSays | Listening | undefined): void {
     if (!message || typeof message !== 'object') return;
     if (message.type === 'listening') {
-      const kept = this.take();
+      // What was posted after this reached the worker too; what was queued before it is kept already.
+      const kept = this.#kept;
+      this.#kept = [];
       this.close();
       for (const m of kept) say(m);
       return;
@@ -162,8 +181,9 @@ export class EarlyStates {
     if (message.type === 'hello' || (message.type === 'final' && leftSomething(message.state))) this.#kept.push(message);
   }
 
-  /** The messages kept so far (given once). */
+  /** The messages kept so far (given once), those still queued included. */
   take(): ThreadSays[] {
+    if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
     const kept = this.#kept;
     this.#kept = [];
     return kept;
@@ -271,6 +291,7 @@ export class ThreadStates {
    * does not answer and that the main thread does not know as running was terminated: forgotten.
    */
   async read(gc: boolean, timeoutMs: number, running: readonly number[] = []): Promise<ThreadStatesRead> {
+    this.#drain();
     const id = this.#nextId++;
     const expected = new Set<number>([...this.#known, ...running.filter((t) => !this.#isEnded(t))]);
     const pending: Pending = { id, gc, replies: new Map(), expected, done: () => undefined };
@@ -306,6 +327,7 @@ export class ThreadStates {
    * latest answers (the answers to this ask arrive for the next call: polling never waits on a thread).
    */
   overdue(thresholdMs: number): number {
+    this.#drain();
     try {
       if (this.#known.size > 0) this.#ask.postMessage({ type: 'overdue?', id: this.#nextId++, thresholdMs } satisfies ThreadAsk);
     } catch {
@@ -314,6 +336,11 @@ export class ThreadStates {
     let sum = 0;
     for (const [t, n] of this.#overdue) if (this.#known.has(t)) sum += n;
     return sum;
+  }
+
+  /** What threads said that the listener has not been run for yet (see drain). */
+  #drain(): void {
+    drain(this.#says, (m) => this.#receive(m as ThreadSays));
   }
 
   #isEnded(thread: number): boolean {

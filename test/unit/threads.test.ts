@@ -80,3 +80,20 @@ test('EarlyStates hands its messages over once (a report made before the worker 
     early.close();
   }
 });
+
+test('a final state posted just before a report is read although the listener has not run yet (same tick)', async () => {
+  const states = new ThreadStates();
+  const early = new EarlyStates();
+  try {
+    await tick();
+    // The thread says hello and ends; the report is made before either thread's loop gets to the messages.
+    post({ type: 'hello', threadId: 11 });
+    post({ type: 'final', threadId: 11, state: stateWithOneHandle(11) });
+    assert.deepEqual(early.take().map((m) => `${m.type} ${m.threadId}`), ['hello 11', 'final 11']);
+    const read = await states.read(false, 100);
+    assert.deepEqual(read.ended.map((s) => s.threadId), [11]);
+  } finally {
+    states.close();
+    early.close();
+  }
+});
