@@ -14,6 +14,7 @@ import { syncBuiltinESMExports } from 'node:module';
 import { sep } from 'node:path';
 import type { HandleKind, LiveState } from './registry';
 import { Sampler, type ProbeContext } from './context';
+import { outOfLine } from './patcher';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -152,6 +153,9 @@ function trackAt(ctx: ProbeContext, obj: object, kind: HandleKind, skipAbove: Fu
   }
 }
 
+/** For the timer and socket wrappers, which run often and track rarely (see `outOfLine`). */
+const trackAtOutOfLine = outOfLine(trackAt);
+
 /** The builtins whose loading loads `net` (their servers and sockets are net's) or is `child_process`. */
 const NET_TRIGGERS = ['net', 'tls', 'http', 'https', 'http2', 'cluster', 'child_process', 'repl', '_http_agent', '_http_client', '_http_server', '_tls_wrap'];
 const CHILD_TRIGGERS = ['child_process', 'cluster'];
@@ -184,10 +188,10 @@ function installTimers(ctx: ProbeContext): void {
   // The slow paths are functions of their own, so the wrappers stay small (no closure, no `arguments`
   // indexing: the delay is a named parameter and `arguments` is only forwarded).
   function trackTimeout(timer: unknown): void {
-    if (timeouts.take() && typeof timer === 'object' && timer !== null) trackAt(ctx, timer, TIMEOUT, trackTimeout);
+    if (timeouts.take() && typeof timer === 'object' && timer !== null) trackAtOutOfLine(ctx, timer, TIMEOUT, trackTimeout);
   }
   function trackInterval(timer: unknown): void {
-    if (intervals.take() && typeof timer === 'object' && timer !== null) trackAt(ctx, timer, INTERVAL, trackInterval);
+    if (intervals.take() && typeof timer === 'object' && timer !== null) trackAtOutOfLine(ctx, timer, INTERVAL, trackInterval);
   }
   const wrapTimeout = (original: AnyFunction): AnyFunction =>
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
@@ -230,7 +234,7 @@ function installNet(ctx: ProbeContext, net: typeof import('node:net')): void {
   const sockets = new Sampler(ctx.level, 256, 16);
   patcher.wrap(net.Socket.prototype, 'connect', (original) =>
     function connect(this: unknown) {
-      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) trackAt(ctx, this, SOCKET, connect);
+      if (this !== null && typeof this === 'object' && registry.idOf(this) === 0 && sockets.take()) trackAtOutOfLine(ctx, this, SOCKET, connect);
       // eslint-disable-next-line prefer-rest-params
       return Reflect.apply(original, this, arguments);
     },

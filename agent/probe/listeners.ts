@@ -16,6 +16,7 @@
 import events = require('node:events');
 import type { HandleKind, LiveState } from './registry';
 import type { ProbeContext } from './context';
+import { outOfLine } from './patcher';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -117,6 +118,9 @@ export function installListeners(ctx: ProbeContext): void {
     }
   }
 
+  // Not inlined into the wrappers (see `outOfLine`): Node's http calls `on` several times per request.
+  const checkEmitterOutOfLine = outOfLine(checkEmitter);
+  const checkTargetOutOfLine = outOfLine(checkTarget);
   const proto = events.EventEmitter.prototype as unknown as Record<string, AnyFunction>;
   // `once` and `prependOnceListener` add through `on` and `prependListener`: wrapping them too would count twice.
   // The wrappers stay this small (forwarding by count, which V8 inlines, and one decrement): Node's own
@@ -126,7 +130,7 @@ export function installListeners(ctx: ProbeContext): void {
       function addListener(this: unknown) {
         /* eslint-disable prefer-rest-params */
         const result = arguments.length === 2 ? original.call(this, arguments[0], arguments[1]) : Reflect.apply(original, this, arguments);
-        if (--countdown === 0) checkEmitter(this as object, arguments[0], addListener);
+        if (--countdown === 0) checkEmitterOutOfLine(this as object, arguments[0], addListener);
         return result;
         /* eslint-enable prefer-rest-params */
       },
@@ -138,7 +142,7 @@ export function installListeners(ctx: ProbeContext): void {
       function addEventListener(this: unknown) {
         /* eslint-disable prefer-rest-params */
         const result = Reflect.apply(original, this, arguments);
-        if (--countdown === 0) checkTarget(this, arguments[0], addEventListener);
+        if (--countdown === 0) checkTargetOutOfLine(this, arguments[0], addEventListener);
         return result;
         /* eslint-enable prefer-rest-params */
       },
