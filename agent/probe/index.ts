@@ -19,6 +19,9 @@ import { installModuleHook } from './modules';
 import { installEsmHooks } from './esm-hooks';
 import { installListeners } from './listeners';
 
+/** An app worker thread's side of the merged reports (../threads.ts), in the probe's one-file build. */
+export { serveThread } from './thread-serve';
+
 export const PROBE_KEY = Symbol.for('leak-agent');
 
 export interface ProbeOptions {
