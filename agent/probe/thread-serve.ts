@@ -33,6 +33,10 @@ export interface ThreadProbe {
   overdue(thresholdMs: number): number;
 }
 
+/**
+ * Posts one message on STATE_CHANNEL through a channel made for it and closed at once: a thread that
+ * kept one open would also receive (and clone) every state the other threads say.
+ */
 export function say(message: ThreadSays | Listening): void {
   let channel: BroadcastChannel | null = null;
   try {

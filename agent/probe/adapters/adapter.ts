@@ -937,7 +937,7 @@ export class AdapterInstaller {
 }
 
 // The wrappers' rare paths, out of line: a wrapper inlined into the app's hot function must stay a countdown
-// and a forwarding call (`outOfLine`). Same run, http-pool workload: see the commit.
+// and a forwarding call (`outOfLine`). Same run, 20 ABBA rounds, http-pool workload: 0.934 -> 0.949 of no agent.
 const acquireTracked = outOfLine(AdapterInstaller.acquireTracked);
 const resolveSome = outOfLine(AdapterInstaller.resolveSome);
 const released = outOfLine(AdapterInstaller.released);
