@@ -29,7 +29,7 @@ import { BroadcastChannel, receiveMessageOnPort } from 'node:worker_threads';
 import type { ProbeState } from '../collector/probe-state';
 import { ASK_CHANNEL, STATE_CHANNEL, say, type ThreadAsk, type ThreadSays, type Listening } from './probe/thread-serve';
 
-export { ASK_CHANNEL, STATE_CHANNEL, serveThread, type ThreadAsk, type ThreadSays, type Listening, type ThreadProbe } from './probe/thread-serve';
+export { STATE_CHANNEL, type ThreadSays } from './probe/thread-serve';
 
 /**
  * Takes, synchronously, the messages already queued on `channel` that its event-loop listener has not run

@@ -109,7 +109,7 @@ function toFrame(raw: RawFrame): Frame {
 /** The short capture, or the deep one when the short one was cut inside a library with no user frame. */
 function captureRawFrames(skipAbove: Function): RawFrame[] {
   const short = captureRaw(skipAbove, CAPTURE_LIMIT);
-  if (short.truncated && !short.frames.some((f) => !f.file.includes(NODE_MODULES))) return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames;
+  if (short.truncated && !short.frames.some((f) => isUserFile(f.file))) return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames;
   return short.frames;
 }
 
@@ -118,9 +118,14 @@ function siteKey(file: string, line: number, column: number, library: { file: st
   return library ? `${file}:${line}:${column}|${library.file}:${library.line}:${library.column}` : `${file}:${line}:${column}`;
 }
 
+/** True when a (normalised, non-internal, non-agent) file is the user's code: not in `node_modules`. */
+function isUserFile(file: string): boolean {
+  return !file.includes(NODE_MODULES);
+}
+
 /** True when a frame is the user's code: not in `node_modules`, not internal, not the agent. */
 export function isUserFrame(frame: Frame): boolean {
-  return !frame.file.includes(NODE_MODULES);
+  return isUserFile(frame.file);
 }
 
 /** Chooses the user frame and the library frame that the user called into. */
@@ -164,7 +169,7 @@ export class SiteTable {
   capture(skipAbove: Function): number {
     try {
       const raw = captureRawFrames(skipAbove);
-      const userIndex = raw.findIndex((f) => !f.file.includes(NODE_MODULES));
+      const userIndex = raw.findIndex((f) => isUserFile(f.file));
       if (userIndex >= 0) {
         const user = raw[userIndex].cs;
         const lib = userIndex > 0 ? raw[userIndex - 1] : null;

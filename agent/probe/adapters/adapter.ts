@@ -557,6 +557,19 @@ export class AdapterInstaller {
   }
 
   /**
+   * Settles record `id` as `thenable` does, through its `then` (a reaction: only where that marks nothing
+   * handled that the library was not handling anyway). The callbacks hold the id only, never the task or
+   * its result.
+   */
+  #settleWith(id: number, thenable: object, then: Function): void {
+    const registry = this.#ctx.registry;
+    Reflect.apply(then, thenable, [
+      () => registry.settle(id, 'fulfilled'),
+      (reason: unknown) => registry.settle(id, 'rejected', errorName(reason)),
+    ]);
+  }
+
+  /**
    * A task settles as its function's result: a throw, a plain value, or a native promise, which the
    * library awaits itself (p-limit: `await result` in its own `run`), so a reaction here marks nothing
    * handled that was not going to be. Any other thenable is left to be read lazily. Never throws.
@@ -565,12 +578,8 @@ export class AdapterInstaller {
     const registry = this.#ctx.registry;
     try {
       if (threw) registry.settle(id, 'rejected', errorName(value));
-      else if (isNativePromise(value)) {
-        Reflect.apply(Promise.prototype.then, value, [
-          () => registry.settle(id, 'fulfilled'),
-          (reason: unknown) => registry.settle(id, 'rejected', errorName(reason)),
-        ]);
-      } else if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function') {
+      else if (isNativePromise(value)) this.#settleWith(id, value as object, Promise.prototype.then);
+      else if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function') {
         registry.watch(id, false);
       } else registry.settle(id, 'fulfilled');
     } catch {
@@ -606,12 +615,7 @@ export class AdapterInstaller {
       if (finer) registry.mark(id, call.started ? 'running' : 'queued');
       if (adapter.taskSettlement !== 'then') return;
       const then = (task as { then?: unknown }).then;
-      if (typeof then !== 'function') return;
-      // The callbacks hold the id only, never the task or its result.
-      Reflect.apply(then, task, [
-        () => registry.settle(id, 'fulfilled'),
-        (reason: unknown) => registry.settle(id, 'rejected', errorName(reason)),
-      ]);
+      if (typeof then === 'function') this.#settleWith(id, task, then);
     } catch {
       // never throw into the app
     }
