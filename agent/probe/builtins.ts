@@ -53,8 +53,9 @@ export class LazyBuiltins {
   loaded(request: unknown, result: unknown): void {
     if (this.#waiting.length === 0 || typeof request !== 'string') return;
     const id = request.startsWith('node:') ? request.slice(5) : request;
-    const ready = this.#waiting.filter((w) => w.triggers.has(id));
-    if (ready.length > 0) {
+    // Runs on every require until the patches are made: no array made unless one is triggered.
+    if (this.#waiting.some((w) => w.triggers.has(id))) {
+      const ready = this.#waiting.filter((w) => w.triggers.has(id));
       this.#waiting = this.#waiting.filter((w) => !ready.includes(w));
       for (const w of ready) run(w.install);
     }
