@@ -14,7 +14,7 @@
 import type { Worker, MessagePort } from 'node:worker_threads';
 import { writeFileSync, writeSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { parseConfig, thresholdPollMs, type AgentConfig } from './config';
+import type { AgentConfig } from './config';
 import type { Probe } from './probe';
 import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
@@ -87,8 +87,25 @@ function isHooksThread(): boolean {
   return !isMainThread && parentPort === null;
 }
 
+/**
+ * `UNPROBED_THREAD_ENV` of ./probe/context, repeated here so that a thread left without a probe loads
+ * nothing else: the probe of the thread that started it put it in this thread's environment.
+ */
+const UNPROBED_THREAD_ENV = 'LEAK_AGENT_UNPROBED_THREAD';
+
+/** True in a worker thread started to run without a probe. The variable is gone before the app's code runs. */
+function unprobedThread(): boolean {
+  if (process.env[UNPROBED_THREAD_ENV] === undefined) return false;
+  delete process.env[UNPROBED_THREAD_ENV];
+  return !threadsModule().isMainThread;
+}
+
 function start(): void {
   if ((globalThis as Record<symbol, unknown>)[PROBE_KEY]) return; // --require and --import both given
+  if (unprobedThread()) return;
+  // Required here: a thread left without a probe stops above having loaded this file only.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { parseConfig, thresholdPollMs } = require('./config') as typeof import('./config');
   const { config, problems } = parseConfig(process.env);
   // Level off with nothing to say: nothing to do in any thread, nothing more loaded.
   if (config.level === 'off' && problems.length === 0) return;

@@ -13,7 +13,7 @@ import workerThreads = require('node:worker_threads');
 import { syncBuiltinESMExports } from 'node:module';
 import { sep } from 'node:path';
 import type { HandleKind, LiveState } from './registry';
-import { Sampler, type ProbeContext } from './context';
+import { Sampler, UNPROBED_THREAD_ENV, type ProbeContext } from './context';
 import { outOfLine } from './patcher';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -263,19 +263,50 @@ function installChildProcess(ctx: ProbeContext, childProcess: typeof import('nod
   );
 }
 
+/**
+ * The Worker options that start a thread without a probe (context.ts `ThreadSampler`), or null to start it
+ * as the app asked: when it is to be probed, or has an `env` of its own. The app's options are the prototype
+ * of the object passed (every option is read from them as it is); only `env` is added: the environment the
+ * thread would have had (a copy of this thread's, taken now, as Node takes it), with UNPROBED_THREAD_ENV set.
+ */
+function withoutProbe(options: unknown, probes: boolean): WorkerOptions | null {
+  if (probes) return null;
+  if (options !== undefined && (options === null || typeof options !== 'object' || (options as WorkerOptions).env !== undefined)) return null;
+  const env = { ...process.env, [UNPROBED_THREAD_ENV]: '1' };
+  if (options === undefined) return { env };
+  return Object.create(options, { env: { value: env, enumerable: true, configurable: true, writable: true } }) as WorkerOptions;
+}
+
+type WorkerOptions = NonNullable<ConstructorParameters<typeof workerThreads.Worker>[1]>;
+
 function installWorker(ctx: ProbeContext): void {
-  const { registry, sites } = ctx;
+  const { registry, sites, threads } = ctx;
   const Original = workerThreads.Worker;
+  registry.addNoticeSource(() => threads.notice());
   // A subclass keeps `instanceof`, statics and the prototype chain; only construction is observed.
   const Patched = class Worker extends Original {
     constructor(...args: ConstructorParameters<typeof Original>) {
+      let site = 0;
+      let probed = true;
+      try {
+        site = sites.capture(Patched);
+        // A pool's threads (piscina, workerpool, tinypool) are always probed: few, long-lived, and where its tasks run.
+        const pooled = ctx.activePool !== 0 || ctx.constructing !== null;
+        const options = withoutProbe(args[1], pooled || threads.probes(site));
+        if (options !== null) {
+          args[1] = options;
+          probed = false;
+        }
+      } catch {
+        // never throw into the app
+      }
       super(...args);
       try {
-        const site = sites.capture(Patched);
         const owner = ctx.activePool;
         const id = registry.track(this, WORKER, site, owner);
         if (owner === 0 && ctx.constructing !== null && id !== 0) ctx.constructing.push(id);
-        ctx.onThreadStart?.();
+        threads.started(this, probed);
+        if (probed) ctx.onThreadStart?.();
       } catch {
         // never throw into the app
       }

@@ -11,7 +11,7 @@ import { Patcher } from './patcher';
 import { LazyBuiltins } from './builtins';
 import { Registry } from './registry';
 import { SiteTable } from './sites';
-import type { ProbeContext } from './context';
+import { ThreadSampler, type ProbeContext } from './context';
 import { installHandles } from './handles';
 import { AdapterInstaller } from './adapters/adapter';
 import { ADAPTERS } from './adapters';
@@ -78,6 +78,7 @@ export class Probe {
       active: false,
       constructing: null,
       onThreadStart: null,
+      threads: new ThreadSampler(options.level),
       beforeRead: [],
       undo: [],
     };
@@ -159,7 +160,7 @@ export class Probe {
     try {
       for (const worker of this.#ctx.registry.liveObjectsOf('worker')) {
         const id = (worker as { threadId?: unknown }).threadId;
-        if (typeof id === 'number' && id > 0) ids.push(id);
+        if (typeof id === 'number' && id > 0 && this.#ctx.threads.isProbed(worker)) ids.push(id);
       }
     } catch {
       // never throw into the app

@@ -77,3 +77,43 @@ test('standalone preload: a worker that ends at once is in the quiet-point repor
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** The threads the notice says ran without a probe, and of how many. */
+function unprobed(report: Report): { unprobed: number; of: number } | null {
+  const m = report.notices.map((n) => /(\d+) of (\d+) worker threads ran without a probe/.exec(n)).find(Boolean);
+  return m ? { unprobed: Number(m[1]), of: Number(m[2]) } : null;
+}
+
+test('a thread per job at level sample: every thread is either probed (its leak at its line) or counted as unprobed', async () => {
+  const worker = fixture('worker-many-leaky.js');
+  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), worker], ARGS);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [worker]);
+  const probed = new Set(report.findings.map((f) => f.threadId));
+  assert.equal(probed.size, report.findings.length, 'one finding per probed thread');
+  assert.ok(probed.size >= 8, `the first 8 threads of the site are probed (${probed.size})`);
+  const counted = unprobed(report);
+  assert.ok(counted, `a notice counts the threads without a probe: ${report.notices.join(' | ')}`);
+  assert.equal(counted.of, 40);
+  assert.ok(counted.unprobed > 0, 'past the first 8, threads are sampled');
+  assert.equal(probed.size + counted.unprobed, 40, 'each thread is probed or counted');
+  // The variable that tells a thread to stay without a probe is gone before the app's code runs, and the
+  // app's options (workerData) reach every thread.
+  assert.match(ran.stderr, /40 threads ended; 0 saw LEAK_AGENT_UNPROBED_THREAD; 0 got wrong workerData/);
+});
+
+test('a thread per job, fixed twin: empty report, same sampling notice', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), fixture('worker-many-clean.js')], ARGS);
+  assertContract(report);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line} thread ${f.threadId}`), []);
+  assert.equal(unprobed(report)?.of, 40);
+  assert.match(ran.stderr, /40 threads ended; 0 saw LEAK_AGENT_UNPROBED_THREAD; 0 got wrong workerData/);
+});
+
+test('a thread per job at level full: every thread probed, no sampling notice', async () => {
+  const worker = fixture('worker-many-leaky.js');
+  const { report } = await leakAgentRun(['node', fixture('main-many.js'), worker], ['--level', 'full', '--timeout', '3', '--threshold', '300']);
+  assertContract(report);
+  assert.equal(new Set(report.findings.filter((f) => f.site.file === worker).map((f) => f.threadId)).size, 40);
+  assert.equal(unprobed(report), null);
+});

@@ -1,7 +1,7 @@
 /** The sampler that decides which frequent calls get a stack: exact below its cap, bounded and unbiased above. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sampler } from '../../agent/probe/context';
+import { Sampler, ThreadSampler } from '../../agent/probe/context';
 
 /** Runs `calls` calls through `sampler`; returns the taken indices and the sum of their weights. */
 function drive(sampler: Sampler, calls: number): { taken: number[]; weights: number } {
@@ -52,4 +52,29 @@ test('sampler: below the cap every call is taken (every = 1)', () => {
   const { taken } = drive(sampler, 5_000);
   assert.equal(taken.length, 5_000);
   assert.equal(sampler.saturated, false);
+});
+
+test('thread sampler: sample probes the first 8 threads of each site, then about 1 in 8; full probes all', () => {
+  const sample = new ThreadSampler('sample');
+  const first = Array.from({ length: 8 }, () => sample.probes(1));
+  assert.deepEqual(first, Array(8).fill(true));
+  let probed = 0;
+  for (let i = 0; i < 8000; i++) if (sample.probes(1)) probed++;
+  assert.ok(probed > 8000 / 12 && probed < 8000 / 5, `about 1 in 8 past the first 8: ${probed} of 8000`);
+  // Another site starts with its own first 8, however many the first site started.
+  assert.deepEqual(Array.from({ length: 8 }, () => sample.probes(2)), Array(8).fill(true));
+  const full = new ThreadSampler('full');
+  for (let i = 0; i < 100; i++) assert.equal(full.probes(1), true);
+});
+
+test('thread sampler: counts threads and names those without a probe in its notice', () => {
+  const sampler = new ThreadSampler('sample');
+  const a = {};
+  const b = {};
+  sampler.started(a, true);
+  assert.equal(sampler.notice(), undefined, 'no notice while every thread is probed');
+  sampler.started(b, false);
+  assert.equal(sampler.isProbed(a), true);
+  assert.equal(sampler.isProbed(b), false);
+  assert.match(sampler.notice() ?? '', /^leak-agent: 1 of 2 worker threads ran without a probe/);
 });
