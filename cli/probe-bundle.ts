@@ -11,7 +11,8 @@
  *                     'agent/probe/registry.js': …,  'collector/tags.js': …, … };   ← the module table
  *     function load(id) {…}            ← CommonJS semantics: cached, cycles see partial exports
  *     function makeRequire(from) {…}   ← './x' and '../y' resolve inside the table; 'node:*' goes to
- *     return load('agent/probe/index.js');                  targetRequire (the inspector's `require`)
+ *     return load('agent/probe/index.js');                  targetRequire (the inspector's `require`),
+ *   })                                                       whose `cache` it also passes on
  *   })
  *
  * Files get a `__dirname` under a root that is no real folder, so the probe's "own frame" test never takes
@@ -87,7 +88,7 @@ const LOADER = `
     return module.exports;
   }
   function makeRequire(from) {
-    return function require(spec) {
+    function require(spec) {
       if (typeof spec === 'string' && spec.charAt(0) === '.') {
         var id = resolve(from, spec);
         if (id === null) throw new Error('leak-agent probe bundle: ' + spec + ' (from ' + from + ') is not in the bundle');
@@ -95,7 +96,10 @@ const LOADER = `
       }
       if (typeof spec === 'string' && spec.slice(0, 5) === 'node:') return targetRequire(spec);
       throw new Error('leak-agent probe bundle: only relative paths and node: builtins can be required, not ' + spec);
-    };
+    }
+    // The real module cache, where the target's require has one (agent/probe/cjs.ts finds Node's Module class there).
+    if (targetRequire && targetRequire.cache) require.cache = targetRequire.cache;
+    return require;
   }
   return load(${JSON.stringify(ENTRY)});
 `;

@@ -2,8 +2,15 @@
  * File names as V8 reports them (plain paths in CJS, `file://` URLs in ESM) made into paths, once, and the
  * npm package a path lies in. Small and dependency-free: the probe loads it in the app's process.
  */
-import { fileURLToPath } from 'node:url';
 import { join, sep } from 'node:path';
+
+let loadedUrl: typeof import('node:url') | undefined;
+/**
+ * `node:url`, loaded on first use: the probe needs it only for ES module file names, and a worker thread
+ * has not loaded it at start-up (the probe runs in each of the app's threads).
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const url = (): typeof import('node:url') => (loadedUrl ??= require('node:url') as typeof import('node:url'));
 
 const NM = `${sep}node_modules${sep}`;
 
@@ -11,7 +18,7 @@ const NM = `${sep}node_modules${sep}`;
 export function toFilePath(name: string): string {
   if (!name.startsWith('file://')) return name;
   try {
-    return fileURLToPath(name);
+    return url().fileURLToPath(name);
   } catch {
     return name;
   }

@@ -17,7 +17,7 @@
  * @internal
  */
 
-import { isModuleNamespaceObject } from 'node:util/types';
+import { types } from 'node:util';
 
 type Install = () => void;
 
@@ -83,7 +83,7 @@ export class LazyBuiltins {
 
 /** An ES module namespace, as `require()` of an ES module returns it (a check that runs no Proxy trap). */
 function isNamespace(value: unknown): boolean {
-  return value !== null && typeof value === 'object' && isModuleNamespaceObject(value);
+  return value !== null && typeof value === 'object' && types.isModuleNamespaceObject(value);
 }
 
 function run(install: Install): void {

@@ -17,13 +17,13 @@
  * CommonJS, only once a file with a dynamic `import(` is about to be compiled.
  * @internal
  */
-import Module from 'node:module';
+import type ModuleClass from 'node:module';
+import { cjsModule } from './cjs';
 import { isMainThread } from 'node:worker_threads';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import type { ProbeContext } from './context';
-import { packageAt, toFilePath } from '../../collector/paths';
+import { packageAt, toFilePath, url } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 import type { LoaderData } from './esm-loader';
 import { scanImports, importEntry, onCommentLine, type ScanState } from './esm-scan';
@@ -171,7 +171,7 @@ function requireEsm(file: string): unknown {
   } as typeof process.emitWarning;
   try {
     // The module's own require: the probe may run from a bundle whose `require` knows only its own files.
-    return Module.createRequire(file)(file) as unknown;
+    return cjsModule().createRequire(file)(file) as unknown;
   } finally {
     process.emitWarning = emitWarning;
   }
@@ -236,7 +236,7 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
         const file = importEntry(dir);
         if (file === null) return registerHooks();
         try {
-          receive(pathToFileURL(file).href, requireEsm(file));
+          receive(url().pathToFileURL(file).href, requireEsm(file));
         } catch {
           return registerHooks(); // top-level await, or a package require() cannot load: the hooks can
         }
@@ -280,13 +280,15 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
 }
 
 function register(ctx: ProbeContext, names: string[]): void {
-  const register = (Module as unknown as { register?: (specifier: string, options: { data: LoaderData }) => void }).register;
+  // The public module: `register` is the one thing the CommonJS class (./cjs) lacks.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const register = (require('node:module') as typeof ModuleClass & { register?: (specifier: string, options: { data: LoaderData }) => void }).register;
   if (typeof register !== 'function') {
     ctx.registry.notice(`leak-agent: this Node (${process.version}) has no module.register(); ESM-only pools (${names.join(', ')}) are not tracked`);
     return;
   }
   try {
-    register(pathToFileURL(join(__dirname, 'esm-loader.js')).href, { data: { packages: names } });
+    register(url().pathToFileURL(join(__dirname, 'esm-loader.js')).href, { data: { packages: names } });
   } catch (err) {
     ctx.registry.notice(`leak-agent: could not register the ESM loader hooks (${(err as Error)?.message ?? err}); ESM-only pools are not tracked`);
   }

@@ -16,8 +16,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { builtinModules } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { cjsModule } from './cjs';
+import { url } from '../../collector/paths';
 
 /** Folders where a known package was found, by package name. */
 export type Found = Map<string, Set<string>>;
@@ -66,7 +66,8 @@ export function onCommentLine(source: string, at: number): boolean {
   return before.startsWith('*') || before.startsWith('/*') || before.includes('//');
 }
 
-const BUILTINS = new Set(builtinModules);
+/** Builtin module names, made at the first scan. */
+let builtins: Set<string> | null = null;
 
 /** `@scope/name/sub` → `@scope/name`; `name/sub` → `name`. */
 function packageName(specifier: string): string {
@@ -130,7 +131,7 @@ export function scanImports(
     }
   };
   const follow = (specifier: string, fromDir: string): void => {
-    if (specifier.startsWith('node:') || BUILTINS.has(specifier) || specifier.startsWith('data:')) return;
+    if (specifier.startsWith('node:') || (builtins ??= new Set(cjsModule().builtinModules)).has(specifier) || specifier.startsWith('data:')) return;
     if (specifier.startsWith('#') || /^[a-z][a-z0-9+.-]*:/i.test(specifier) && !specifier.startsWith('file:')) {
       complete = false; // import maps, http: and other schemes are not followed
       return;
@@ -138,7 +139,7 @@ export function scanImports(
     if (specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:')) {
       let file: string;
       try {
-        file = specifier.startsWith('file:') ? fileURLToPath(specifier) : resolvePath(fromDir, specifier);
+        file = specifier.startsWith('file:') ? url().fileURLToPath(specifier) : resolvePath(fromDir, specifier);
       } catch {
         complete = false;
         return;

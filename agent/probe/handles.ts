@@ -10,7 +10,7 @@ import type * as net from 'node:net';
 import type * as childProcess from 'node:child_process';
 import timers = require('node:timers');
 import workerThreads = require('node:worker_threads');
-import { syncBuiltinESMExports } from 'node:module';
+import { syncBuiltinEsmViews } from './cjs';
 import { sep } from 'node:path';
 import type { HandleKind, LiveState } from './registry';
 import { Sampler, UNPROBED_THREAD_ENV, type ProbeContext } from './context';
@@ -314,7 +314,7 @@ function installWorker(ctx: ProbeContext): void {
   };
   Object.defineProperty(Patched, 'length', { value: Original.length, configurable: true });
   if (ctx.patcher.replace(workerThreads, 'Worker', Patched)) {
-    syncBuiltinESMExports();
-    ctx.undo.push(() => syncBuiltinESMExports());
+    syncBuiltinEsmViews();
+    ctx.undo.push(() => syncBuiltinEsmViews());
   }
 }

@@ -4,7 +4,7 @@
  * agent (already-loaded modules are found in `require.cache`).
  * @internal
  */
-import Module from 'node:module';
+import { cjsModule } from './cjs';
 import { sep } from 'node:path';
 import type { ProbeContext } from './context';
 import { packageAt } from '../../collector/paths';
@@ -25,6 +25,7 @@ export function installModuleHook(ctx: ProbeContext, installer: AdapterInstaller
   const applied = new WeakMap<object, unknown>();
   /** Package main file per package folder, resolved once. */
   const mains = new Map<string, string | null>();
+  const Module = cjsModule();
   const M = Module as unknown as ModuleInternals;
 
   function mainOf(pkgDir: string): string | null {

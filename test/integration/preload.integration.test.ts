@@ -94,6 +94,38 @@ test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own two fi
   assert.deepEqual(loaded.builtins, []);
 });
 
+test('at sample the probe loads neither node:module nor the ES module loader into a CommonJS app, in its main thread or its worker threads', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'leak-agent-builtins-'));
+  try {
+    // A file, not -e: Node's -e path loads node:module itself.
+    const file = join(dir, 'app.js');
+    writeFileSync(
+      file,
+      `const { Worker } = require('node:worker_threads');
+      const main = process.moduleLoadList.slice();
+      const w = new Worker("require('node:worker_threads').parentPort.postMessage(process.moduleLoadList.slice())", { eval: true });
+      w.once('message', (thread) => console.log(JSON.stringify({ main, thread })));`,
+    );
+    const run = async (preload: string[]): Promise<{ main: string[]; thread: string[] }> => {
+      const ran = await runProcess(process.execPath, [...preload, file], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }) });
+      assert.equal(ran.code, 0, ran.stderr);
+      return JSON.parse(ran.stdout.trim().split('\n').pop()!) as { main: string[]; thread: string[] };
+    };
+    const bare = await run([]);
+    const agent = await run(['--require', AGENT]);
+    const added = (list: string[], without: string[]): string[] => list.filter((m) => !without.includes(m)).sort();
+    // vm: the probe's code cache. Nothing else in a thread; in the main thread also what a main thread gets from worker_threads.
+    assert.deepEqual(added(agent.thread, bare.thread), ['NativeModule vm']);
+    for (const m of ['NativeModule module', 'NativeModule internal/modules/esm/loader', 'NativeModule internal/source_map/source_map', 'NativeModule util/types']) {
+      assert.ok(!agent.main.includes(m) || bare.main.includes(m), `the main thread does not load ${m}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('standalone preload prints the report on stderr at the quiet point and writes LEAK_AGENT_OUT', async () => {
   const { mkdtempSync, readFileSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
