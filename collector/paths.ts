@@ -28,7 +28,11 @@ export function toFilePath(name: string): string {
 export function packageAt(file: string): { name: string; dir: string } | null {
   const at = file.lastIndexOf(NM);
   if (at < 0) return null;
-  const rest = file.slice(at + NM.length).split(sep);
-  const name = rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-  return { name, dir: join(file.slice(0, at + NM.length), name) };
+  // Called for every file of node_modules the app loads: two indexOf, not a split of the whole path.
+  const start = at + NM.length;
+  let end = file.indexOf(sep, start);
+  if (end >= 0 && file.charCodeAt(start) === 64 /* @ */) end = file.indexOf(sep, end + 1);
+  if (end < 0) end = file.length;
+  const name = file.slice(start, end);
+  return { name: sep === '/' ? name : name.split(sep).join('/'), dir: join(file.slice(0, start), name) };
 }
