@@ -28,15 +28,21 @@ let workerThreads: typeof import('node:worker_threads') | null = null;
 const threadsModule = (): typeof import('node:worker_threads') => (workerThreads ??= require('node:worker_threads') as typeof import('node:worker_threads'));
 
 /**
- * The Worker class as Node made it, kept before the probe replaces it: the analysis worker starts later
- * (standalone), and must not be seen as one of the app's threads.
+ * True on a worker thread. Node loads `node:worker_threads` in every worker thread before any preload runs,
+ * so where it is not loaded this is a main thread, which is not made to load it (1.5 ms of start-up, the
+ * streams) until the app or the agent starts a thread. The probe's own check is builtins.ts `loadedWorkerThreads`.
  */
-let NativeWorker: typeof Worker | null = null;
+function onWorkerThread(): boolean {
+  const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  if (Array.isArray(list) && !list.includes('NativeModule worker_threads')) return false;
+  return !threadsModule().isMainThread;
+}
 
 /** True when this thread is the agent's own analysis worker. */
 function isAgentWorker(): boolean {
-  const { isMainThread, workerData } = threadsModule();
-  return !isMainThread && !!workerData && typeof workerData === 'object' && (workerData as { leakAgent?: unknown }).leakAgent === true;
+  if (!onWorkerThread()) return false;
+  const { workerData } = threadsModule();
+  return !!workerData && typeof workerData === 'object' && (workerData as { leakAgent?: unknown }).leakAgent === true;
 }
 
 /** The analysis worker as the main thread sees it. */
@@ -83,8 +89,7 @@ function loadProbe(): typeof import('./probe') {
  * runs no app code): a worker without a parent port.
  */
 function isHooksThread(): boolean {
-  const { isMainThread, parentPort } = threadsModule();
-  return !isMainThread && parentPort === null;
+  return onWorkerThread() && threadsModule().parentPort === null;
 }
 
 /**
@@ -97,7 +102,7 @@ const UNPROBED_THREAD_ENV = 'LEAK_AGENT_UNPROBED_THREAD';
 function unprobedThread(): boolean {
   if (process.env[UNPROBED_THREAD_ENV] === undefined) return false;
   delete process.env[UNPROBED_THREAD_ENV];
-  return !threadsModule().isMainThread;
+  return onWorkerThread();
 }
 
 function start(): void {
@@ -110,23 +115,22 @@ function start(): void {
   // Level off with nothing to say: nothing to do in any thread, nothing more loaded.
   if (config.level === 'off' && problems.length === 0) return;
   if (isAgentWorker() || isHooksThread()) return;
-  if (!threadsModule().isMainThread) {
+  if (onWorkerThread()) {
     startInThread(config);
     return;
   }
   for (const line of problems) writeLine(line);
   if (config.level === 'off') return;
-  NativeWorker = threadsModule().Worker;
 
-  // The worker is made with Node's own Worker class (NativeWorker), whenever it starts. With `leak-agent run`
-  // the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
+  // The worker is made with Node's own Worker class (`probe.nativeWorker()`), whenever it starts. With
+  // `leak-agent run` the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
   // only when there is something for it to do: work overdue past the threshold (a cheap count, polled here),
   // the app's first worker thread (their findings come over BroadcastChannels it must be listening on
   // before they end), or a final report with findings to name retainers for.
-  let link: WorkerLink | null = null;
-  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config));
   const { Probe: ProbeClass } = loadProbe();
   const probe = new ProbeClass({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
+  let link: WorkerLink | null = null;
+  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config, () => probe.nativeWorker()));
   if (config.channel) ensureWorker();
   else {
     probe.onThreadStart(() => ensureWorker());
@@ -182,8 +186,9 @@ function startInThread(config: AgentConfig): void {
   serveThread(probe);
 }
 
-function startWorker(config: AgentConfig): WorkerLink | null {
+function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker): WorkerLink | null {
   try {
+    const NativeWorker = nativeWorker();
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new (threadsModule().MessageChannel)();
     // Before the worker exists: an app thread may end before the worker listens (./threads).
@@ -195,7 +200,7 @@ function startWorker(config: AgentConfig): WorkerLink | null {
       // no BroadcastChannel: threads that end early are not reported
     }
     const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
-    const worker = new NativeWorker!(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
+    const worker = new NativeWorker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
     worker.unref();
     port1.unref();
     worker.on('error', (err) => writeLine(`leak-agent: analysis worker failed: ${err?.message ?? err}`));

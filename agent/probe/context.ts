@@ -29,6 +29,8 @@ export interface ProbeContext {
   onThreadStart: (() => void) | null;
   /** Which of the worker threads this thread starts get a probe of their own. */
   readonly threads: ThreadSampler;
+  /** Node's own Worker class, kept by the Worker patch (handles.ts) when it replaces it; null until then. */
+  nativeWorker: typeof import('node:worker_threads').Worker | null;
   /** Callbacks that undo what cannot go through the patcher. */
   readonly undo: Array<() => void>;
   /**

@@ -19,7 +19,7 @@
  */
 import type ModuleClass from 'node:module';
 import { cjsModule } from './cjs';
-import { isMainThread } from 'node:worker_threads';
+import { loadedWorkerThreads } from './builtins';
 import { join, dirname, resolve as resolvePath } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ProbeContext } from './context';
@@ -251,7 +251,7 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   // A worker thread started from a file is told its file (process.argv[1]) only after the preloads ran, and
   // an ES module entry then starts loading asynchronously: decided on the next tick, before that module or
   // anything it imports is evaluated (its files are still being read).
-  if (process.argv[1] === undefined && evalCode === null && !isMainThread) {
+  if (process.argv[1] === undefined && evalCode === null && loadedWorkerThreads()?.isMainThread === false) {
     process.nextTick(() => {
       try {
         if (!ctx.active || !entryIsEsm()) return;

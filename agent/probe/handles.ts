@@ -9,7 +9,7 @@
 import type * as net from 'node:net';
 import type * as childProcess from 'node:child_process';
 import timers = require('node:timers');
-import workerThreads = require('node:worker_threads');
+import type * as workerThreads from 'node:worker_threads';
 import { syncBuiltinEsmViews } from './cjs';
 import { sep } from 'node:path';
 import type { HandleKind, LiveState } from './registry';
@@ -166,8 +166,9 @@ export function installHandles(ctx: ProbeContext): void {
   /* eslint-disable @typescript-eslint/no-var-requires */
   ctx.builtins.when('net', NET_TRIGGERS, () => installNet(ctx, require('node:net') as typeof net));
   ctx.builtins.when('child_process', CHILD_TRIGGERS, () => installChildProcess(ctx, require('node:child_process') as typeof childProcess));
+  // On a main thread, once the app loads worker_threads (builtins.ts `loadedWorkerThreads`); in a worker, now.
+  ctx.builtins.when('worker_threads', ['worker_threads'], () => installWorker(ctx, require('node:worker_threads') as typeof workerThreads));
   /* eslint-enable @typescript-eslint/no-var-requires */
-  installWorker(ctx);
 }
 
 /**
@@ -279,9 +280,10 @@ function withoutProbe(options: unknown, probes: boolean): WorkerOptions | null {
 
 type WorkerOptions = NonNullable<ConstructorParameters<typeof workerThreads.Worker>[1]>;
 
-function installWorker(ctx: ProbeContext): void {
+function installWorker(ctx: ProbeContext, workerThreads: typeof import('node:worker_threads')): void {
   const { registry, sites, threads } = ctx;
   const Original = workerThreads.Worker;
+  ctx.nativeWorker = Original;
   registry.addNoticeSource(() => threads.notice());
   // A subclass keeps `instanceof`, statics and the prototype chain; only construction is observed.
   const Patched = class Worker extends Original {

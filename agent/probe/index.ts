@@ -5,10 +5,9 @@
  * @internal
  */
 import { TAG_PREFIX } from '../../collector/tags';
-import { threadId } from 'node:worker_threads';
 import type { Level, ProbeState } from '../../collector/probe-state';
 import { Patcher } from './patcher';
-import { LazyBuiltins } from './builtins';
+import { LazyBuiltins, loadedWorkerThreads } from './builtins';
 import { Registry } from './registry';
 import { SiteTable } from './sites';
 import { ThreadSampler, type ProbeContext } from './context';
@@ -71,7 +70,7 @@ export class Probe {
     this.#ctx = {
       level: options.level,
       sites,
-      registry: new Registry(sites, { maxHandles: options.maxHandles, level: options.level, threadId }),
+      registry: new Registry(sites, { maxHandles: options.maxHandles, level: options.level, threadId: loadedWorkerThreads()?.threadId ?? 0 }),
       patcher: new Patcher(),
       builtins: new LazyBuiltins(),
       activePool: 0,
@@ -79,6 +78,7 @@ export class Probe {
       constructing: null,
       onThreadStart: null,
       threads: new ThreadSampler(options.level),
+      nativeWorker: null,
       beforeRead: [],
       undo: [],
     };
@@ -89,6 +89,16 @@ export class Probe {
   /** Calls `fn` (never throwing into the app) when the app starts a worker thread. */
   onThreadStart(fn: () => void): void {
     this.#ctx.onThreadStart = fn;
+  }
+
+  /**
+   * Node's own Worker class, for the agent's analysis worker (not one of the app's threads). Loads
+   * worker_threads, which makes the Worker patch if the probe waited for it.
+   */
+  nativeWorker(): typeof import('node:worker_threads').Worker {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    return this.#ctx.nativeWorker ?? Worker;
   }
 
   get registry(): Registry {

@@ -4,8 +4,16 @@
  * with its code cache (every worker thread the app starts loads it: 0.45 ms as a file of its own).
  * @internal
  */
-import { BroadcastChannel, threadId } from 'node:worker_threads';
+import type { BroadcastChannel } from 'node:worker_threads';
 import type { ProbeState } from '../../collector/probe-state';
+
+/**
+ * `node:worker_threads`, required where it is used: this file is in the probe's one-file build, which a main
+ * thread loads too, and there the module costs 1.5 ms of start-up (builtins.ts `loadedWorkerThreads`). Worker
+ * threads, the only users, have it loaded already.
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const workerThreads = (): typeof import('node:worker_threads') => require('node:worker_threads') as typeof import('node:worker_threads');
 
 /** Asks from the analysis worker to the app threads. */
 export const ASK_CHANNEL = 'leak-agent.threads.ask';
@@ -40,7 +48,7 @@ export interface ThreadProbe {
 export function say(message: ThreadSays | Listening): void {
   let channel: BroadcastChannel | null = null;
   try {
-    channel = new BroadcastChannel(STATE_CHANNEL);
+    channel = new (workerThreads().BroadcastChannel)(STATE_CHANNEL);
     channel.postMessage(message);
   } catch {
     // the analysis worker is gone, or the state could not be cloned: nothing to do
@@ -59,7 +67,8 @@ export function say(message: ThreadSays | Listening): void {
  * never changes its exit (the `exit` listener only reads and posts).
  */
 export function serveThread(probe: ThreadProbe): void {
-  const asks = new BroadcastChannel(ASK_CHANNEL);
+  const { BroadcastChannel: Channel, threadId } = workerThreads();
+  const asks = new Channel(ASK_CHANNEL);
   asks.unref();
   asks.onmessage = (event: unknown) => {
     try {

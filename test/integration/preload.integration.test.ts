@@ -94,7 +94,7 @@ test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own two fi
   assert.deepEqual(loaded.builtins, []);
 });
 
-test('at sample the probe loads neither node:module nor the ES module loader into a CommonJS app, in its main thread or its worker threads', async () => {
+test('at sample the probe loads neither node:module nor the ES module loader into a CommonJS app, in its main thread or its worker threads, nor worker_threads until the app does', async () => {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'leak-agent-builtins-'));
@@ -116,6 +116,9 @@ test('at sample the probe loads neither node:module nor the ES module loader int
     const bare = await run([]);
     const agent = await run(['--require', AGENT]);
     const added = (list: string[], without: string[]): string[] => list.filter((m) => !without.includes(m)).sort();
+    // An app that starts no thread: not even worker_threads (1.5 ms, the streams) until it loads it.
+    writeFileSync(file, `const main = process.moduleLoadList.slice(); console.log(JSON.stringify({ main, thread: [] }));`);
+    assert.deepEqual(added((await run(['--require', AGENT])).main, (await run([])).main), ['NativeModule vm']);
     // vm: the probe's code cache. Nothing else in a thread; in the main thread also what a main thread gets from worker_threads.
     assert.deepEqual(added(agent.thread, bare.thread), ['NativeModule vm']);
     for (const m of ['NativeModule module', 'NativeModule internal/modules/esm/loader', 'NativeModule internal/source_map/source_map', 'NativeModule util/types']) {

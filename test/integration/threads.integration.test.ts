@@ -117,3 +117,13 @@ test('a thread per job at level full: every thread probed, no sampling notice', 
   assert.equal(new Set(report.findings.filter((f) => f.site.file === worker).map((f) => f.threadId)).size, 40);
   assert.equal(unprobed(report), null);
 });
+
+test('a thread per job from an ES module (import { Worker }): the same sampling, so the Worker patch reached the import', async () => {
+  const worker = fixture('worker-many-leaky.js');
+  const { report } = await leakAgentRun(['node', fixture('main-many.mjs'), worker], ARGS);
+  assertContract(report);
+  assertFindingsMatchMarkers(report, [worker]);
+  const counted = unprobed(report);
+  assert.equal(counted?.of, 40, `a notice counts the threads: ${report.notices.join(' | ')}`);
+  assert.equal(new Set(report.findings.map((f) => f.threadId)).size + counted.unprobed, 40);
+});
