@@ -11,7 +11,7 @@ import type * as childProcess from 'node:child_process';
 import timers = require('node:timers');
 import type * as workerThreads from 'node:worker_threads';
 import { syncBuiltinEsmViews } from './cjs';
-import { sep } from 'node:path';
+import { packageAt } from '../../collector/paths';
 import type { HandleKind, LiveState } from './registry';
 import { Sampler, UNPROBED_THREAD_ENV, type ProbeContext } from './context';
 import { outOfLine } from './patcher';
@@ -107,15 +107,6 @@ const WORKER: HandleKind = {
   },
 };
 
-const NM = `${sep}node_modules${sep}`;
-
-/** The npm package a node_modules path lies in (`@scope/name` or `name`), or null. */
-function packageOf(file: string): string | null {
-  const at = file.lastIndexOf(NM);
-  if (at < 0) return null;
-  const rest = file.slice(at + NM.length).split(sep);
-  return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-}
 
 /**
  * The pool that owns a handle a library opened with no user frame on the stack (tarn's reaping
@@ -131,7 +122,7 @@ function ownerOf(ctx: ProbeContext, site: number): number {
     if (ctx.activePool !== 0) return ctx.activePool;
     const seen = new Set<string>();
     for (const frame of record.stack.length > 0 ? record.stack : [record.frame]) {
-      const library = packageOf(frame.file);
+      const library = packageAt(frame.file)?.name ?? null;
       if (library === null || seen.has(library)) continue;
       seen.add(library);
       const pool = ctx.registry.newestLivePool(library);

@@ -170,10 +170,14 @@ export class SiteTable {
     try {
       const raw = captureRawFrames(skipAbove);
       const userIndex = raw.findIndex((f) => isUserFile(f.file));
-      if (userIndex >= 0) {
-        const user = raw[userIndex].cs;
-        const lib = userIndex > 0 ? raw[userIndex - 1] : null;
-        const key = siteKey(raw[userIndex].file, user.getLineNumber() ?? 0, user.getColumnNumber() ?? 0, lib && { file: lib.file, line: lib.cs.getLineNumber() ?? 0, column: lib.cs.getColumnNumber() ?? 0 });
+      // The key `intern` would make of describeStack's record: the user frame and the library frame under
+      // it, or with no user frame (a library's own call from an event: a pool's idle timer set on a release
+      // that a socket read triggered) the top frame as both.
+      const at = userIndex >= 0 ? userIndex : 0;
+      if (at < raw.length) {
+        const frame = raw[at];
+        const lib = userIndex > 0 ? raw[userIndex - 1] : userIndex < 0 ? frame : null;
+        const key = siteKey(frame.file, frame.cs.getLineNumber() ?? 0, frame.cs.getColumnNumber() ?? 0, lib && { file: lib.file, line: lib.cs.getLineNumber() ?? 0, column: lib.cs.getColumnNumber() ?? 0 });
         const known = this.#index.get(key);
         if (known !== undefined) return known;
       }
