@@ -107,7 +107,6 @@ const WORKER: HandleKind = {
   },
 };
 
-
 /**
  * The pool that owns a handle a library opened with no user frame on the stack (tarn's reaping
  * `setInterval`, started from a timer; undici's sockets, opened from its own event loop turns): the pool
