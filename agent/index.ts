@@ -20,8 +20,9 @@ import type { Report, ReportReason } from '../collector/report-model';
 import type { WorkerData, WorkerMessage, WorkerReply } from './worker';
 
 /**
- * `node:worker_threads`, loaded once the level says there is something to do: in a main thread it costs
- * about 2.5 ms of CPU to load (it brings the streams), which a preload at level `off` must not pay.
+ * `node:worker_threads`, loaded once there is something to do with it: in a main thread it costs 1.5–2.5 ms
+ * of CPU to load (it brings the streams), which a preload at level `off`, or an app that starts no thread,
+ * must not pay.
  */
 let workerThreads: typeof import('node:worker_threads') | null = null;
 // eslint-disable-next-line @typescript-eslint/no-var-requires
