@@ -29,7 +29,7 @@ interface Waiter {
 }
 
 /** True when Node has loaded builtin `name` in this thread (or when that cannot be told). */
-function isLoaded(name: string): boolean {
+export function isLoaded(name: string): boolean {
   const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
   return !Array.isArray(list) || list.includes(`NativeModule ${name}`);
 }

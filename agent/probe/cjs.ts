@@ -11,6 +11,7 @@
  * @internal
  */
 import type ModuleClass from 'node:module';
+import { isLoaded } from './builtins';
 
 type Module = typeof ModuleClass;
 
@@ -36,7 +37,5 @@ export function cjsModule(): Module {
  * start-up, and so most preloads). Node versions without `process.moduleLoadList` always sync.
  */
 export function syncBuiltinEsmViews(): void {
-  const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
-  if (Array.isArray(loaded) && !loaded.includes('NativeModule internal/modules/esm/loader')) return;
-  cjsModule().syncBuiltinESMExports();
+  if (isLoaded('internal/modules/esm/loader')) cjsModule().syncBuiltinESMExports();
 }
