@@ -78,6 +78,9 @@ test('standalone preload: a worker that ends at once is in the quiet-point repor
   }
 });
 
+/** For the 40-thread runs: they end on their own in 1-2 s; the cap is only there so a hang cannot last. */
+const MANY = ['--level', 'sample', '--timeout', '30', '--threshold', '300'];
+
 /** The threads the notice says ran without a probe, and of how many. */
 function unprobed(report: Report): { unprobed: number; of: number } | null {
   const m = report.notices.map((n) => /(\d+) of (\d+) worker threads ran without a probe/.exec(n)).find(Boolean);
@@ -86,8 +89,9 @@ function unprobed(report: Report): { unprobed: number; of: number } | null {
 
 test('a thread per job at level sample: every thread is either probed (its leak at its line) or counted as unprobed', async () => {
   const worker = fixture('worker-many-leaky.js');
-  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), worker], ARGS);
+  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), worker], MANY);
   assertContract(report);
+  assert.equal(report.reason, 'quiet', 'all 40 threads ran and the app ended on its own');
   assertFindingsMatchMarkers(report, [worker]);
   const probed = new Set(report.findings.map((f) => f.threadId));
   assert.equal(probed.size, report.findings.length, 'one finding per probed thread');
@@ -103,7 +107,7 @@ test('a thread per job at level sample: every thread is either probed (its leak 
 });
 
 test('a thread per job, fixed twin: empty report, same sampling notice', async () => {
-  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), fixture('worker-many-clean.js')], ARGS);
+  const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), fixture('worker-many-clean.js')], MANY);
   assertContract(report);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line} thread ${f.threadId}`), []);
   assert.equal(unprobed(report)?.of, 40);
@@ -112,7 +116,7 @@ test('a thread per job, fixed twin: empty report, same sampling notice', async (
 
 test('a thread per job at level full: every thread probed, no sampling notice', async () => {
   const worker = fixture('worker-many-leaky.js');
-  const { report } = await leakAgentRun(['node', fixture('main-many.js'), worker], ['--level', 'full', '--timeout', '3', '--threshold', '300']);
+  const { report } = await leakAgentRun(['node', fixture('main-many.js'), worker], ['--level', 'full', ...MANY.slice(2)]);
   assertContract(report);
   assert.equal(new Set(report.findings.filter((f) => f.site.file === worker).map((f) => f.threadId)).size, 40);
   assert.equal(unprobed(report), null);
@@ -120,7 +124,7 @@ test('a thread per job at level full: every thread probed, no sampling notice', 
 
 test('a thread per job from an ES module (import { Worker }): the same sampling, so the Worker patch reached the import', async () => {
   const worker = fixture('worker-many-leaky.js');
-  const { report } = await leakAgentRun(['node', fixture('main-many.mjs'), worker], ARGS);
+  const { report } = await leakAgentRun(['node', fixture('main-many.mjs'), worker], MANY);
   assertContract(report);
   assertFindingsMatchMarkers(report, [worker]);
   const counted = unprobed(report);
