@@ -40,9 +40,15 @@ export function isLoaded(name: string): boolean {
  * start-up (it brings the streams) that an app starting no thread need not pay.
  */
 export function loadedWorkerThreads(): typeof import('node:worker_threads') | null {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return isLoaded('worker_threads') ? (require('node:worker_threads') as typeof import('node:worker_threads')) : null;
+  return isLoaded('worker_threads') ? workerThreads() : null;
 }
+
+/**
+ * `node:worker_threads`, required where it is used (never at the probe's load, see `loadedWorkerThreads`).
+ * Requiring it makes the Worker patch if it waited for it (the load hook sees this `require`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const workerThreads = (): typeof import('node:worker_threads') => require('node:worker_threads') as typeof import('node:worker_threads');
 
 export class LazyBuiltins {
   #waiting: Waiter[] = [];

@@ -9,8 +9,8 @@
 import type * as net from 'node:net';
 import type * as childProcess from 'node:child_process';
 import timers = require('node:timers');
-import type * as workerThreads from 'node:worker_threads';
 import { syncBuiltinEsmViews } from './cjs';
+import { workerThreads } from './builtins';
 import { packageAt } from '../../collector/paths';
 import type { HandleKind, LiveState } from './registry';
 import { Sampler, UNPROBED_THREAD_ENV, type ProbeContext } from './context';
@@ -99,7 +99,7 @@ const WORKER: HandleKind = {
   library: 'worker_threads',
   observed: false,
   inspect(obj) {
-    const w = obj as workerThreads.Worker & Record<symbol, { hasRef?(): boolean } | null>;
+    const w = obj as import('node:worker_threads').Worker & Record<symbol, { hasRef?(): boolean } | null>;
     if (w.threadId === -1) return { state: 'closed', keepsProcessAlive: false };
     if (workerHandleKey === undefined) workerHandleKey = Object.getOwnPropertySymbols(w).find((s) => s.description === 'kHandle');
     const handle = workerHandleKey ? w[workerHandleKey] : null;
@@ -157,7 +157,7 @@ export function installHandles(ctx: ProbeContext): void {
   ctx.builtins.when('net', NET_TRIGGERS, () => installNet(ctx, require('node:net') as typeof net));
   ctx.builtins.when('child_process', CHILD_TRIGGERS, () => installChildProcess(ctx, require('node:child_process') as typeof childProcess));
   // On a main thread, once the app loads worker_threads (builtins.ts `loadedWorkerThreads`); in a worker, now.
-  ctx.builtins.when('worker_threads', ['worker_threads'], () => installWorker(ctx, require('node:worker_threads') as typeof workerThreads));
+  ctx.builtins.when('worker_threads', ['worker_threads'], () => installWorker(ctx, workerThreads()));
   /* eslint-enable @typescript-eslint/no-var-requires */
 }
 
@@ -268,11 +268,11 @@ function withoutProbe(options: unknown, probes: boolean): WorkerOptions | null {
   return Object.create(options, { env: { value: env, enumerable: true, configurable: true, writable: true } }) as WorkerOptions;
 }
 
-type WorkerOptions = NonNullable<ConstructorParameters<typeof workerThreads.Worker>[1]>;
+type WorkerOptions = NonNullable<ConstructorParameters<typeof import('node:worker_threads').Worker>[1]>;
 
-function installWorker(ctx: ProbeContext, workerThreads: typeof import('node:worker_threads')): void {
+function installWorker(ctx: ProbeContext, threadsModule: typeof import('node:worker_threads')): void {
   const { registry, sites, threads } = ctx;
-  const Original = workerThreads.Worker;
+  const Original = threadsModule.Worker;
   ctx.nativeWorker = Original;
   registry.addNoticeSource(() => threads.notice());
   // A subclass keeps `instanceof`, statics and the prototype chain; only construction is observed.
@@ -305,7 +305,7 @@ function installWorker(ctx: ProbeContext, workerThreads: typeof import('node:wor
     }
   };
   Object.defineProperty(Patched, 'length', { value: Original.length, configurable: true });
-  if (ctx.patcher.replace(workerThreads, 'Worker', Patched)) {
+  if (ctx.patcher.replace(threadsModule, 'Worker', Patched)) {
     syncBuiltinEsmViews();
     ctx.undo.push(() => syncBuiltinEsmViews());
   }

@@ -7,7 +7,7 @@
 import { TAG_PREFIX } from '../../collector/tags';
 import type { Level, ProbeState } from '../../collector/probe-state';
 import { Patcher } from './patcher';
-import { LazyBuiltins, loadedWorkerThreads } from './builtins';
+import { LazyBuiltins, loadedWorkerThreads, workerThreads } from './builtins';
 import { Registry } from './registry';
 import { SiteTable } from './sites';
 import { ThreadSampler, type ProbeContext } from './context';
@@ -96,8 +96,7 @@ export class Probe {
    * worker_threads, which makes the Worker patch if the probe waited for it.
    */
   nativeWorker(): typeof import('node:worker_threads').Worker {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads');
+    const { Worker } = workerThreads();
     return this.#ctx.nativeWorker ?? Worker;
   }
 

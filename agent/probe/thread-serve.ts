@@ -6,14 +6,9 @@
  */
 import type { BroadcastChannel } from 'node:worker_threads';
 import type { ProbeState } from '../../collector/probe-state';
-
-/**
- * `node:worker_threads`, required where it is used: this file is in the probe's one-file build, which a main
- * thread loads too, and there the module costs 1.5 ms of start-up (builtins.ts `loadedWorkerThreads`). Worker
- * threads, the only users, have it loaded already.
- */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const workerThreads = (): typeof import('node:worker_threads') => require('node:worker_threads') as typeof import('node:worker_threads');
+// Required where used: this file is in the probe's one-file build, which a main thread loads too (only worker
+// threads, which have it loaded already, use it).
+import { workerThreads } from './builtins';
 
 /** Asks from the analysis worker to the app threads. */
 export const ASK_CHANNEL = 'leak-agent.threads.ask';
