@@ -78,7 +78,7 @@ test('sample: timers pending from one line are still tracked after thousands set
   assert.deepEqual(seen.args, [1, 2], 'extra arguments reach the timer');
 });
 
-test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own two files', async () => {
+test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own one file', async () => {
   // Read before the first console.log, which loads net for a piped stdout.
   const probe = `const loaded = JSON.stringify({
       own: Object.keys(require.cache).filter((k) => k.includes('/dist/')).map((k) => k.slice(k.indexOf('/dist/') + 1)).sort(),
@@ -90,7 +90,8 @@ test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own two fi
   assert.equal(ran.code, 0);
   assert.match(ran.stdout, /^undefined setTimeout/);
   const loaded = JSON.parse(ran.stdout.trim().split('\n').pop()!) as { own: string[]; builtins: string[] };
-  assert.deepEqual(loaded.own, ['dist/agent/config.js', 'dist/agent/index.js']);
+  // The build writes the entry as one file with config.js and probe-cache.js in it (cli/probe-bundle.ts writePreload).
+  assert.deepEqual(loaded.own, ['dist/agent/index.js']);
   assert.deepEqual(loaded.builtins, []);
 });
 
@@ -147,7 +148,7 @@ test('standalone preload prints the report on stderr at the quiet point and writ
   assert.ok(report.findings.every((f: { resource: string }) => f.resource !== 'worker'));
 });
 
-test('the preload loads the probe from its one-file build (probe-local.js, through probe-cache.js), with real paths for its own frames', async () => {
+test('the preload is one file, and loads the probe from its one-file build (probe-local.js, through the probe-cache.js in it), with real paths for its own frames', async () => {
   const code = `
     const own = Object.keys(require.cache).filter((k) => k.includes('/dist/agent/')).map((k) => k.slice(k.indexOf('/dist/') + 1));
     const api = globalThis[Symbol.for('leak-agent')];
@@ -157,7 +158,8 @@ test('the preload loads the probe from its one-file build (probe-local.js, throu
   const ran = await runProcess(process.execPath, ['--require', AGENT, '-e', code], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }) });
   assert.equal(ran.code, 0, ran.stderr);
   const seen = JSON.parse(ran.stdout.trim()) as { own: string[]; agentSites: number };
-  // probe-local.js is compiled by probe-cache.js with its code cache (vm.Script), not through require.
-  assert.deepEqual(seen.own.sort(), ['dist/agent/config.js', 'dist/agent/index.js', 'dist/agent/probe-cache.js']);
+  // probe-local.js is compiled by probe-cache's loader with its code cache (vm.Script), not through require;
+  // config.js and probe-cache.js are modules inside the one-file entry.
+  assert.deepEqual(seen.own.sort(), ['dist/agent/index.js']);
   assert.equal(seen.agentSites, 0, 'no site is one of the agent\'s own frames');
 });
