@@ -125,33 +125,43 @@ function start(): void {
 
   // The worker is made with Node's own Worker class (`probe.nativeWorker()`), whenever it starts. With
   // `leak-agent run` the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
-  // only when there is something for it to do: work overdue past the threshold (a cheap count, polled here),
-  // the app's first worker thread (their findings come over BroadcastChannels it must be listening on
-  // before they end), or a final report with findings to name retainers for.
+  // only when there is something for it to do, as polled here: work overdue past the threshold (a cheap
+  // count), or an app worker thread with a probe still running at a poll (the worker asks such threads for
+  // their overdue work); or at a final report, for findings to name retainers for, threads still running, or
+  // threads that ended leaving something behind. From the app's first thread on, the main thread keeps what
+  // threads say (EarlyStates) until the worker listens: a script that runs a thread for less than a poll
+  // period starts no analysis worker (it cost such a script ≈ 60 ms of CPU, 0.60 of its speed).
   const { Probe: ProbeClass } = loadProbe();
   const probe = new ProbeClass({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
   let link: WorkerLink | null = null;
-  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config, () => probe.nativeWorker()));
+  let early: import('./threads').EarlyStates | null = null;
+  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config, () => probe.nativeWorker(), early ?? listenEarly()));
   if (config.channel) ensureWorker();
   else {
-    probe.onThreadStart(() => ensureWorker());
+    probe.onThreadStart(() => {
+      if (link === null) early ??= listenEarly();
+    });
     // Made before the probe patches setInterval, so it is not tracked.
     const watch = setInterval(() => {
       if (link !== null) clearInterval(watch);
-      else if (probe.overdue(config.thresholdMs) > 0) ensureWorker();
+      else if (probe.overdue(config.thresholdMs) > 0 || (early !== null && probe.liveThreads().length > 0)) ensureWorker();
     }, thresholdPollMs(config));
     watch.unref();
   }
   probe.install();
 
-  // Nothing tracked yet (0) means nothing to report: no GC, no collector load at exit.
+  // Nothing tracked yet (0) means nothing to report: no GC, no collector load at exit. Nor when the report
+  // would be empty and goes nowhere: no file or channel to write it to (an empty report prints nothing),
+  // no analysis worker or app thread with states of its own, and no record that could make a finding.
   let lastReportedAt = 0;
   const finalReport = (reason: ReportReason): void => {
     try {
       const created = probe.registry.createdCount;
       if (lastReportedAt === created) return; // nothing new since the quiet-point report
       lastReportedAt = created;
-      deliver(makeReport(probe, config, reason, ensureWorker, link !== null), config);
+      const threadStates = link !== null || (early?.holdsFinal() ?? false);
+      if (!config.out && !config.channel && !threadStates && probe.liveThreads().length === 0 && !probe.mayFind()) return;
+      deliver(makeReport(probe, config, reason, ensureWorker, threadStates), config);
     } catch (err) {
       writeLine(`leak-agent: report failed: ${(err as Error)?.stack ?? err}`);
     }
@@ -166,7 +176,7 @@ function start(): void {
   if (config.signal) {
     process.on(config.signal, () => {
       try {
-        deliver(makeReport(probe, config, 'signal', ensureWorker, link !== null), config);
+        deliver(makeReport(probe, config, 'signal', ensureWorker, link !== null || (early?.holdsFinal() ?? false)), config);
       } catch (err) {
         writeLine(`leak-agent: report failed: ${(err as Error)?.message ?? err}`);
       }
@@ -187,19 +197,25 @@ function startInThread(config: AgentConfig): void {
   serveThread(probe);
 }
 
-function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker): WorkerLink | null {
+/**
+ * Keeps what app threads say until the analysis worker listens (./threads EarlyStates); null without
+ * BroadcastChannel, where threads that end before the worker listens are not reported.
+ */
+function listenEarly(): import('./threads').EarlyStates | null {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return new (require('./threads') as typeof import('./threads')).EarlyStates();
+  } catch {
+    return null;
+  }
+}
+
+/** `early`: made before the worker exists, since an app thread may end before the worker listens (./threads). */
+function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker, early: import('./threads').EarlyStates | null): WorkerLink | null {
   try {
     const NativeWorker = nativeWorker();
     const flag = new Int32Array(new SharedArrayBuffer(4));
     const { port1, port2 } = new (threadsModule().MessageChannel)();
-    // Before the worker exists: an app thread may end before the worker listens (./threads).
-    let early: import('./threads').EarlyStates | null = null;
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      early = new (require('./threads') as typeof import('./threads')).EarlyStates();
-    } catch {
-      // no BroadcastChannel: threads that end early are not reported
-    }
     const data: WorkerData = { leakAgent: true, config, flag: flag.buffer as SharedArrayBuffer, argv: process.argv.slice(1), replies: port2 };
     const worker = new NativeWorker(join(__dirname, 'worker.js'), { workerData: data, transferList: [port2], execArgv: [], stdout: false, stderr: false });
     worker.unref();
@@ -214,16 +230,17 @@ function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker): Wo
 
 /**
  * `linkFor` gives the analysis worker, started if need be: it is asked when the report has findings (the
- * worker names their retainers), when app threads run, and whenever it runs already (`workerStarted`: it
- * holds the final states of app threads that ended), so a clean run of a single thread never starts one.
+ * worker names their retainers), when app threads run, and whenever it runs already or app threads that
+ * ended left something behind (`threadStates`: the worker merges their final states), so a clean run of a
+ * short-lived thread never starts one.
  */
-function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, linkFor: () => WorkerLink | null, workerStarted: boolean): Report {
+function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, linkFor: () => WorkerLink | null, threadStates: boolean): Report {
   // Loaded only when a report is made: the collector costs the app nothing until then.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { buildReport } = require('../collector/report') as typeof import('../collector/report');
   const state = probe.read({ gc: true });
   const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
-  const link = report.findings.length > 0 || config.channel || workerStarted || probe.liveThreads().length > 0 ? linkFor() : null;
+  const link = report.findings.length > 0 || config.channel || threadStates || probe.liveThreads().length > 0 ? linkFor() : null;
   if (!link) return report;
   const ids = report.findings.flatMap((f) => f.samples ?? []);
   let dir: string | null = null;

@@ -73,11 +73,12 @@ export interface ThreadStatesRead {
 const MAX_EARLY = 1000;
 
 /**
- * Main thread: from when the analysis worker is started until it says it listens, keeps what the app's
- * threads say. A thread can start and end in that time (tens of ms), and a BroadcastChannel only delivers
- * to channels that exist when a message is posted: without this, its final state would be lost. Once the
- * worker listens, the kept messages are said again and this channel is closed; a report made before that
- * hands them over itself (`take`).
+ * Main thread: from the app's first worker thread (or the analysis worker's start) until the worker says
+ * it listens, keeps what the app's threads say. The worker starts late or never (agent/index.ts), a thread
+ * can start and end before it listens, and a BroadcastChannel only delivers to channels that exist when a
+ * message is posted: without this, its final state would be lost. Once the worker listens, the kept
+ * messages are said again and this channel is closed; a report made before that hands them over itself
+ * (`take`), and `holdsFinal` tells whether the worker is needed for them at all.
  */
 export class EarlyStates {
   #channel: BroadcastChannel | null;
@@ -107,6 +108,12 @@ export class EarlyStates {
     }
     if (this.#kept.length >= MAX_EARLY) return;
     if (message.type === 'hello' || (message.type === 'final' && leftSomething(message.state))) this.#kept.push(message);
+  }
+
+  /** True when a thread that ended left something behind (a final state is kept), those still queued included. */
+  holdsFinal(): boolean {
+    if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
+    return this.#kept.some((m) => m.type === 'final');
   }
 
   /** The messages kept so far (given once), those still queued included. */

@@ -163,6 +163,15 @@ export class Probe {
     }
   }
 
+  /** False when a quiet-point or exit report of this thread can hold no finding (Registry.mayFind); true on doubt. */
+  mayFind(): boolean {
+    try {
+      return this.#ctx.registry.mayFind();
+    } catch {
+      return true;
+    }
+  }
+
   /** threadIds of the worker threads this thread started that still run (a finished Worker reads -1). */
   liveThreads(): number[] {
     const ids: number[] = [];

@@ -542,6 +542,25 @@ export class Registry {
     return n;
   }
 
+  /**
+   * False when a report at the quiet point or at exit can hold no finding of this thread: no task, promise,
+   * resource or listener record still pending (nor any collected pending: `abandoned`), and no settled
+   * task whose object lives on (what the GC-backed read would find retained). OS handles and pools are
+   * findings only in reports asked for. By recorded state, no object inspected: a task settled unseen still
+   * reads as pending, which only answers true. The preload then skips that report's full GC and the
+   * collector.
+   */
+  mayFind(): boolean {
+    for (const c of this.#counters.values()) if (c.abandoned > 0 && ABANDON_KINDS.has(c.type)) return true;
+    for (const entry of this.#entries.values()) {
+      const t = entry.kind.type;
+      if (t !== 'task' && t !== 'promise' && t !== 'resource' && t !== 'listener') continue;
+      if (!DONE_STATES.has(entry.state)) return true;
+      if (t === 'task' && (entry.ref === null || entry.ref.deref() !== undefined)) return true;
+    }
+    return false;
+  }
+
   /** Tags the records of these handles for a heap snapshot (see collector/correlate.ts). */
   tag(ids: number[], prefix: string): void {
     for (const id of ids) {

@@ -78,6 +78,39 @@ test('standalone preload: a worker that ends at once is in the quiet-point repor
   }
 });
 
+test('standalone preload, no report file: a worker that ended leaving work behind is printed at exit, its lines named', async () => {
+  // No LEAK_AGENT_OUT and no channel: the analysis worker starts only at the report, for the final state
+  // the main thread kept (EarlyStates), and the report goes to stderr.
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-ended-fast.js')], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stderr, /worker-ended-fast\.js:7\b/);
+  assert.match(ran.stderr, /worker-ended-fast\.js:8\b/);
+});
+
+/** The two threadIds main-sequence.js printed. */
+function sequence(stdout: string): [number, number] {
+  const m = /threads (\d+) (\d+)/.exec(stdout);
+  assert.ok(m, `the fixture printed its threadIds:\n${stdout}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+test('standalone preload: a clean thread shorter than a poll period starts no analysis worker (no threadId taken), and nothing is printed', async () => {
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-sequence.js'), '0'], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const [first, second] = sequence(ran.stdout);
+  assert.equal(second, first + 1, 'no thread started between the two');
+  assert.equal(ran.stderr.trim(), '');
+});
+
+test('standalone preload: a probed thread still running at a poll starts the analysis worker (it watches threads for overdue work)', async () => {
+  // Threshold 400 ms: a poll every 250 ms, so the first thread (1.5 s) is seen running at least once.
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-sequence.js'), '1500'], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_THRESHOLD_MS: '400' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const [first, second] = sequence(ran.stdout);
+  assert.equal(second, first + 2, 'the analysis worker took the threadId between the two');
+  assert.equal(ran.stderr.trim(), '');
+});
+
 /** For the 40-thread runs: they end on their own in 1-2 s; the cap is only there so a hang cannot last. */
 const MANY = ['--level', 'sample', '--timeout', '30', '--threshold', '300'];
 

@@ -46,6 +46,30 @@ test('registry: a promise already settled when a pool claims it starts over in t
   assert.equal(registry.size, 0, 'released resources are dropped, not kept forever');
 });
 
+test('registry: mayFind is false only when a quiet-point or exit report could hold no finding', () => {
+  const TASK: HandleKind = { type: 'task', library: 'pool', observed: true };
+  const TIMER: HandleKind = { type: 'timer', library: 'node', observed: false };
+  const registry = new Registry(new SiteTable(10), { maxHandles: 10, level: 'sample', threadId: 0 });
+  assert.equal(registry.mayFind(), false, 'nothing tracked');
+  registry.track({}, TIMER, 0);
+  assert.equal(registry.mayFind(), false, 'a pending OS handle is a finding only in a report asked for');
+  const resource = registry.track({}, RESOURCE, 0, 0, 'running');
+  assert.equal(registry.mayFind(), true, 'a resource held');
+  registry.settle(resource, 'released');
+  assert.equal(registry.mayFind(), false, 'released');
+  const promise = registry.track({}, PROMISE, 0);
+  assert.equal(registry.mayFind(), true, 'a pending promise');
+  registry.settle(promise, 'fulfilled');
+  assert.equal(registry.mayFind(), false, 'a settled promise');
+  const result = {};
+  const task = registry.track(result, TASK, 0);
+  registry.settle(task, 'fulfilled');
+  assert.equal(registry.mayFind(), true, 'a settled task whose object lives on may be retained');
+  registry.forget(task);
+  assert.equal(registry.mayFind(), false);
+  assert.ok(result);
+});
+
 test('registry: a dropped record no longer answers for its object', () => {
   const registry = new Registry(new SiteTable(10), { maxHandles: 10, level: 'sample', threadId: 0 });
   const obj = {};
