@@ -545,18 +545,17 @@ export class Registry {
   /**
    * False when a report at the quiet point or at exit can hold no finding of this thread: no task, promise,
    * resource or listener record still pending (nor any collected pending: `abandoned`), and no settled
-   * task whose object lives on (what the GC-backed read would find retained). OS handles and pools are
-   * findings only in reports asked for. By recorded state, no object inspected: a task settled unseen still
-   * reads as pending, which only answers true. The preload then skips that report's full GC and the
-   * collector.
+   * task record (its object may be what the GC-backed read finds retained). OS handles and pools are
+   * findings only in reports asked for. By recorded state only: a task settled unseen still reads as
+   * pending, which only answers true. No WeakRef is read either: `deref()` keeps its target alive until the
+   * current job ends, so the full GC of the report that follows could not collect it, and a result the app
+   * dropped would read as retained. The preload then skips that report's full GC and the collector.
    */
   mayFind(): boolean {
     for (const c of this.#counters.values()) if (c.abandoned > 0 && ABANDON_KINDS.has(c.type)) return true;
     for (const entry of this.#entries.values()) {
       const t = entry.kind.type;
-      if (t !== 'task' && t !== 'promise' && t !== 'resource' && t !== 'listener') continue;
-      if (!DONE_STATES.has(entry.state)) return true;
-      if (t === 'task' && (entry.ref === null || entry.ref.deref() !== undefined)) return true;
+      if (t === 'task' || ((t === 'promise' || t === 'resource' || t === 'listener') && !DONE_STATES.has(entry.state))) return true;
     }
     return false;
   }

@@ -78,6 +78,21 @@ test('sample: timers pending from one line are still tracked after thousands set
   assert.deepEqual(seen.args, [1, 2], 'extra arguments reach the timer');
 });
 
+test('standalone preload to stderr: settled tasks held by the module are printed at their line; dropped, nothing is printed', async () => {
+  // No LEAK_AGENT_OUT: the preload decides on its own whether a quiet-point report can hold anything
+  // (Registry.mayFind). Reading a task's WeakRef there once kept a dropped task alive through the report's
+  // full GC: a RETAINED finding for results-dropped.mjs.
+  const env = cleanEnv({ LEAK_AGENT_LEVEL: 'sample' });
+  const held = await runProcess(process.execPath, ['--require', AGENT, fixture('results-held.mjs')], { env });
+  assert.equal(held.code, 0, held.stderr);
+  assert.match(held.stderr, /RETAINED +\d+ settled p-limit tasks still reachable after a full GC/);
+  assert.match(held.stderr, /submitted at +test\/fixtures\/preload\/results-held\.mjs:5\b/);
+  const dropped = await runProcess(process.execPath, ['--require', AGENT, fixture('results-dropped.mjs')], { env });
+  assert.equal(dropped.code, 0, dropped.stderr);
+  assert.match(dropped.stdout, /sum 89700/);
+  assert.equal(dropped.stderr.trim(), '');
+});
+
 test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own one file', async () => {
   // Read before the first console.log, which loads net for a piped stdout.
   const probe = `const loaded = JSON.stringify({
