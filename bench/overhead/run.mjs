@@ -93,6 +93,7 @@ const WORKLOADS = {
   'startup-cjs': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'cjs', work: 0 }, suite: 'extra' },
   'startup-esm': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'esm', work: 0 }, suite: 'extra' },
   'short-script': { file: 'startup.js', size: { runs: 4 }, fixed: { kind: 'cjs', work: 800 }, suite: 'extra' },
+  'startup-thread': { file: 'startup.js', size: { runs: 12 }, fixed: { kind: 'thread', work: 0 }, suite: 'extra' },
 };
 const SUITES = ['default', 'extra', 'all'];
 

@@ -1,6 +1,7 @@
 'use strict';
-// Extra workloads `startup-cjs`, `startup-esm`, `short-script`: whole-process CPU time of short scripts,
-// start-up and exit included, which the other workloads (measured around their work only) do not see.
+// Extra workloads `startup-cjs`, `startup-esm`, `short-script`, `startup-thread`: whole-process CPU time
+// of short scripts, start-up and exit included, which the other workloads (measured around their work
+// only) do not see.
 // This process runs `runs` children one after another, each `node <this process's execArgv> child.{cjs,mjs}`
 // (so a variant's --require and LEAK_AGENT_LEVEL reach them), and sums the CPU time each reports at exit.
 // One op = one child process. `work` is CPU ms of hashing each child does after loading (0: start-up
@@ -10,7 +11,7 @@ const { spawnSync } = require('node:child_process');
 const { params, emit, fail } = require('./_harness.js');
 
 const p = params({ runs: 20, kind: 'cjs', work: 0, maxCpuMs: 0 });
-const file = path.join(__dirname, 'startup', p.kind === 'esm' ? 'child.mjs' : 'child.cjs');
+const file = path.join(__dirname, 'startup', { esm: 'child.mjs', thread: 'child-thread.cjs' }[p.kind] ?? 'child.cjs');
 
 try {
   let cpuMs = 0;
