@@ -69,7 +69,7 @@ export interface ThreadStatesRead {
   droppedFinals: number;
 }
 
-/** What EarlyStates keeps at most: hellos, and finals that left something (as ThreadStates keeps them). */
+/** What EarlyStates keeps at most, of each: hellos of running threads, and finals that left something (as ThreadStates keeps them). */
 const MAX_EARLY = 1000;
 
 /**
@@ -82,7 +82,13 @@ const MAX_EARLY = 1000;
  */
 export class EarlyStates {
   #channel: BroadcastChannel | null;
-  #kept: ThreadSays[] = [];
+  /**
+   * Hellos of threads still running, by threadId, and the finals of threads that ended leaving something.
+   * A thread's final removes its hello: a long-running app whose threads are all short may never start the
+   * worker, and hellos of ended threads must not fill MAX_EARLY and push out a later final.
+   */
+  #hellos = new Map<number, ThreadSays>();
+  #finals: ThreadSays[] = [];
 
   constructor() {
     this.#channel = new BroadcastChannel(STATE_CHANNEL);
@@ -100,28 +106,34 @@ export class EarlyStates {
     if (!message || typeof message !== 'object') return;
     if (message.type === 'listening') {
       // What was posted after this reached the worker too; what was queued before it is kept already.
-      const kept = this.#kept;
-      this.#kept = [];
+      const kept = this.#takeKept();
       this.close();
       for (const m of kept) say(m);
       return;
     }
-    if (this.#kept.length >= MAX_EARLY) return;
-    if (message.type === 'hello' || (message.type === 'final' && leftSomething(message.state))) this.#kept.push(message);
+    if (message.type === 'final') {
+      this.#hellos.delete(message.threadId);
+      if (leftSomething(message.state) && this.#finals.length < MAX_EARLY) this.#finals.push(message);
+    } else if (message.type === 'hello' && this.#hellos.size < MAX_EARLY) this.#hellos.set(message.threadId, message);
+  }
+
+  #takeKept(): ThreadSays[] {
+    const kept = [...this.#hellos.values(), ...this.#finals];
+    this.#hellos.clear();
+    this.#finals = [];
+    return kept;
   }
 
   /** True when a thread that ended left something behind (a final state is kept), those still queued included. */
   holdsFinal(): boolean {
     if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
-    return this.#kept.some((m) => m.type === 'final');
+    return this.#finals.length > 0;
   }
 
-  /** The messages kept so far (given once), those still queued included. */
+  /** The messages kept so far (given once), those still queued included: hellos of running threads, then finals. */
   take(): ThreadSays[] {
     if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
-    const kept = this.#kept;
-    this.#kept = [];
-    return kept;
+    return this.#takeKept();
   }
 
   close(): void {

@@ -81,6 +81,25 @@ test('EarlyStates hands its messages over once (a report made before the worker 
   }
 });
 
+test('EarlyStates: hellos of threads that ended do not use up its bound, so a later final is still kept', async () => {
+  const early = new EarlyStates();
+  try {
+    // More clean short-lived threads than the bound (1000), then one that left something behind.
+    for (let id = 100; id < 1300; id++) {
+      post({ type: 'hello', threadId: id });
+      post({ type: 'final', threadId: id, state: { ...stateWithOneHandle(id), handles: [] } });
+    }
+    post({ type: 'hello', threadId: 2000 });
+    post({ type: 'hello', threadId: 2001 });
+    post({ type: 'final', threadId: 2001, state: stateWithOneHandle(2001) });
+    await tick();
+    assert.equal(early.holdsFinal(), true);
+    assert.deepEqual(early.take().map((m) => `${m.type} ${m.threadId}`), ['hello 2000', 'final 2001']);
+  } finally {
+    early.close();
+  }
+});
+
 test('a final state posted just before a report is read although the listener has not run yet (same tick)', async () => {
   const states = new ThreadStates();
   const early = new EarlyStates();
@@ -89,7 +108,8 @@ test('a final state posted just before a report is read although the listener ha
     // The thread says hello and ends; the report is made before either thread's loop gets to the messages.
     post({ type: 'hello', threadId: 11 });
     post({ type: 'final', threadId: 11, state: stateWithOneHandle(11) });
-    assert.deepEqual(early.take().map((m) => `${m.type} ${m.threadId}`), ['hello 11', 'final 11']);
+    // The thread ended: its hello is dropped, its final kept.
+    assert.deepEqual(early.take().map((m) => `${m.type} ${m.threadId}`), ['final 11']);
     const read = await states.read(false, 100);
     assert.deepEqual(read.ended.map((s) => s.threadId), [11]);
   } finally {
