@@ -128,6 +128,17 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   return tree;
 }
 
+/**
+ * True when only a momentary root reaches `node` (see retainerTree: those are entered last, so a path
+ * through one means there is no other): the frames running when the snapshot was taken, their handles,
+ * or the WeakRef "keep during job" set, which holds what the agent's own read dereferenced just before.
+ * Nothing of the app holds such a node any more.
+ */
+export function heldOnlyMomentarily(graph: HeapGraph, node: number): boolean {
+  const raw = retainerPathRaw(graph, node);
+  return raw !== null && raw.nodes.some((n) => graph.nodeType(n) === 'synthetic' && MOMENTARY_ROOTS.has(graph.nodeName(n)));
+}
+
 /** The raw shortest retainer path of `node` (root first), or null when no strong path reaches it. */
 export function retainerPathRaw(graph: HeapGraph, node: number): RawPath | null {
   const { parentEdge } = retainerTree(graph);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { loadSnapshot, retainerPath, type HeapGraph } from '../../collector/snapshot';
+import { loadSnapshot, retainerPath, heldOnlyMomentarily, type HeapGraph } from '../../collector/snapshot';
 import { SnapshotBuilder, type BNode } from './snapshot-builder';
 
 async function load(b: SnapshotBuilder): Promise<HeapGraph> {
@@ -39,6 +39,24 @@ test('naming: module-scope variable with its declaration line, Map entry with re
   assert.equal(steps[2].edge, 'context');
   const shown = retainerPath(g, value.index, { readSources: false, showStrings: true });
   assert.equal(shown[3].name, 'Map entry (key "secret-key")');
+});
+
+test('retainers: an object reached only through a momentary root (the WeakRef keep-during-job set) is held by nothing of the app', async () => {
+  const b = new SnapshotBuilder();
+  const map = b.node('Map', 'object', 32);
+  const table = b.node('', 'array', 152);
+  map.edge('internal', 'table', table);
+  b.gcRoot('(Global handles)').edge('element', 1, map);
+  const held = b.node('Promise');
+  const dropped = b.node('Promise');
+  table.edge('internal', '6', held);
+  const kept = b.node('', 'array', 64);
+  b.gcRoot('(Strong roots)').edge('element', 1, kept);
+  kept.edge('internal', '263', held).edge('internal', '264', dropped);
+  const g = await load(b);
+  assert.equal(heldOnlyMomentarily(g, held.index), false, 'the Map holds it; the momentary root is entered last');
+  assert.equal(heldOnlyMomentarily(g, dropped.index), true);
+  assert.equal(retainerPath(g, dropped.index, { readSources: false })[0].name, 'GC root (Strong roots)');
 });
 
 test('naming: captured variable of a function scope, array index, property of a class, Set entry', async () => {
