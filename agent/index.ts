@@ -154,14 +154,16 @@ function start(): void {
   // would be empty and goes nowhere: no file or channel to write it to (an empty report prints nothing),
   // no analysis worker or app thread with states of its own, and no record that could make a finding.
   let lastReportedAt = 0;
+  // App threads' states to merge: the worker holds them, or the main thread kept a final that left something.
+  const threadStates = (): boolean => link !== null || (early?.holdsFinal() ?? false);
   const finalReport = (reason: ReportReason): void => {
     try {
       const created = probe.registry.createdCount;
       if (lastReportedAt === created) return; // nothing new since the quiet-point report
       lastReportedAt = created;
-      const threadStates = link !== null || (early?.holdsFinal() ?? false);
-      if (!config.out && !config.channel && !threadStates && probe.liveThreads().length === 0 && !probe.mayFind()) return;
-      deliver(makeReport(probe, config, reason, ensureWorker, threadStates), config);
+      const threads = threadStates();
+      if (!config.out && !config.channel && !threads && probe.liveThreads().length === 0 && !probe.mayFind()) return;
+      deliver(makeReport(probe, config, reason, ensureWorker, threads), config);
     } catch (err) {
       writeLine(`leak-agent: report failed: ${(err as Error)?.stack ?? err}`);
     }
@@ -176,7 +178,7 @@ function start(): void {
   if (config.signal) {
     process.on(config.signal, () => {
       try {
-        deliver(makeReport(probe, config, 'signal', ensureWorker, link !== null || (early?.holdsFinal() ?? false)), config);
+        deliver(makeReport(probe, config, 'signal', ensureWorker, threadStates()), config);
       } catch (err) {
         writeLine(`leak-agent: report failed: ${(err as Error)?.message ?? err}`);
       }

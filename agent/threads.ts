@@ -69,7 +69,10 @@ export interface ThreadStatesRead {
   droppedFinals: number;
 }
 
-/** What EarlyStates keeps at most, of each: hellos of running threads, and finals that left something (as ThreadStates keeps them). */
+/**
+ * What EarlyStates keeps at most, of each: hellos of running threads, and finals that left something (as
+ * ThreadStates keeps them).
+ */
 const MAX_EARLY = 1000;
 
 /**

@@ -10,7 +10,8 @@
  */
 import type { Report, RetainerStep } from './report-model';
 import { HeapGraph } from './snapshot/graph';
-import { heldOnlyMomentarily, retainerPath } from './snapshot/retainers';
+import { retainerPathRaw, throughMomentaryRoot } from './snapshot/retainers';
+import { nameRetainerPath } from './snapshot/naming';
 import { retainedSize } from './snapshot/dominators';
 
 import { dirname, sep } from 'node:path';
@@ -63,10 +64,11 @@ export function correlate(report: Report, graph: HeapGraph, options: { showStrin
     const nodes = finding.samples.map((id) => objects.get(id)).filter((n): n is number => n !== undefined);
     if (nodes.length === 0) continue;
     for (const node of nodes) {
+      const raw = retainerPathRaw(graph, node);
       // Held only by what was running when the snapshot was taken (the agent's own read, say, after the
       // app dropped it): that names nothing of the app. Another sample may still be held by the app.
-      if (heldOnlyMomentarily(graph, node)) continue;
-      const path = retainerPath(graph, node, { showStrings: options.showStrings }).map(withoutAgentSite);
+      if (raw === null || throughMomentaryRoot(graph, raw)) continue;
+      const path = nameRetainerPath(graph, raw, { showStrings: options.showStrings }).map(withoutAgentSite);
       if (path.length > 0) {
         finding.retainers = path;
         break;

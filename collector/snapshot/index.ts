@@ -16,7 +16,7 @@ import { loadRawSnapshot, type LoadOptions } from './loader';
 
 export { HeapGraph, NodeCursor, type EdgeInfo, type SnapshotLocation } from './graph';
 export type { LoadOptions, RawSnapshot, SnapshotMeta } from './loader';
-export { retainerPath, retainerPathRaw, retainerTree, heldOnlyMomentarily, type RawPath, type RetainerTree } from './retainers';
+export { retainerPath, retainerPathRaw, retainerTree, throughMomentaryRoot, type RawPath, type RetainerTree } from './retainers';
 export { dominatorTree, retainedSize, immediateDominator, UNREACHABLE, type DominatorTree } from './dominators';
 export { describeNode, isPromiseNode, isGeneratorObject, allocationSite, siteOf, type NamingOptions } from './naming';
 

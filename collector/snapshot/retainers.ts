@@ -70,6 +70,11 @@ export interface RawPath {
 /** GC root categories whose references are momentary (see retainerTree). */
 const MOMENTARY_ROOTS = new Set(['(Strong roots)', '(Stack roots)', '(Handle scope)', '(Eternal handles)', '(Traced handles)']);
 
+/** True for a GC root category whose references are momentary (see MOMENTARY_ROOTS). */
+function isMomentaryRoot(graph: HeapGraph, node: number): boolean {
+  return graph.nodeType(node) === 'synthetic' && MOMENTARY_ROOTS.has(graph.nodeName(node));
+}
+
 /** @internal True for V8 internals a human would not call "what holds it". */
 export function isSystemNode(graph: HeapGraph, node: number): boolean {
   const t = graph.nodeTypeIndex(node);
@@ -101,7 +106,6 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
   // Roots that hold objects only for the moment (the frames running now, the handles they opened, and the
   // WeakRef "keep during job" set: whatever code just dereferenced) are entered last, so that an object
   // held by a Map or a closure is explained by that, not by the code that looked at it.
-  const deferred = (w: number): boolean => graph.nodeType(w) === 'synthetic' && MOMENTARY_ROOTS.has(graph.nodeName(w));
   const expand = (head: number, allowSystem: boolean, allowMomentary = true): number => {
     for (; head < tail; head++) {
       const v = queue[head];
@@ -111,7 +115,7 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
         const w = eTo.get(e);
         if (visited[w >>> 3] & (1 << (w & 7))) continue;
         if (!allowSystem && isSystemNode(graph, w)) continue;
-        if (!allowMomentary && deferred(w)) continue;
+        if (!allowMomentary && isMomentaryRoot(graph, w)) continue;
         visited[w >>> 3] |= 1 << (w & 7);
         parentEdge[w] = e;
         queue[tail++] = w;
@@ -129,14 +133,13 @@ export function retainerTree(graph: HeapGraph): RetainerTree {
 }
 
 /**
- * True when only a momentary root reaches `node` (see retainerTree: those are entered last, so a path
- * through one means there is no other): the frames running when the snapshot was taken, their handles,
- * or the WeakRef "keep during job" set, which holds what the agent's own read dereferenced just before.
- * Nothing of the app holds such a node any more.
+ * True when a shortest path goes through a momentary root. Those are entered last (see retainerTree), so
+ * its node is reached by nothing else: only by the frames running when the snapshot was taken, their
+ * handles, or the WeakRef "keep during job" set, which holds what the agent's own read dereferenced just
+ * before. Nothing of the app holds such a node any more.
  */
-export function heldOnlyMomentarily(graph: HeapGraph, node: number): boolean {
-  const raw = retainerPathRaw(graph, node);
-  return raw !== null && raw.nodes.some((n) => graph.nodeType(n) === 'synthetic' && MOMENTARY_ROOTS.has(graph.nodeName(n)));
+export function throughMomentaryRoot(graph: HeapGraph, path: RawPath): boolean {
+  return path.nodes.some((n) => isMomentaryRoot(graph, n));
 }
 
 /** The raw shortest retainer path of `node` (root first), or null when no strong path reaches it. */

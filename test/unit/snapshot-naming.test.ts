@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { loadSnapshot, retainerPath, heldOnlyMomentarily, type HeapGraph } from '../../collector/snapshot';
+import { loadSnapshot, retainerPath, retainerPathRaw, throughMomentaryRoot, type HeapGraph } from '../../collector/snapshot';
 import { SnapshotBuilder, type BNode } from './snapshot-builder';
 
 async function load(b: SnapshotBuilder): Promise<HeapGraph> {
@@ -54,8 +54,8 @@ test('retainers: an object reached only through a momentary root (the WeakRef ke
   b.gcRoot('(Strong roots)').edge('element', 1, kept);
   kept.edge('internal', '263', held).edge('internal', '264', dropped);
   const g = await load(b);
-  assert.equal(heldOnlyMomentarily(g, held.index), false, 'the Map holds it; the momentary root is entered last');
-  assert.equal(heldOnlyMomentarily(g, dropped.index), true);
+  assert.equal(throughMomentaryRoot(g, retainerPathRaw(g, held.index)!), false, 'the Map holds it; the momentary root is entered last');
+  assert.equal(throughMomentaryRoot(g, retainerPathRaw(g, dropped.index)!), true);
   assert.equal(retainerPath(g, dropped.index, { readSources: false })[0].name, 'GC root (Strong roots)');
 });
 
