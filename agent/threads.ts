@@ -77,7 +77,7 @@ const MAX_EARLY = 1000;
 
 /**
  * Main thread: from the app's first worker thread (or the analysis worker's start) until the worker says
- * it listens, keeps what the app's threads say. The worker starts late or never (agent/index.ts), a thread
+ * it listens, keeps what the app's threads say. The worker starts late or never (agent/preload.ts), a thread
  * can start and end before it listens, and a BroadcastChannel only delivers to channels that exist when a
  * message is posted: without this, its final state would be lost. Once the worker listens, the kept
  * messages are said again and this channel is closed; a report made before that hands them over itself

@@ -178,20 +178,21 @@ const PRELOAD_LINE = "'use strict'; // leak-agent preload build";
 
 /**
  * Rewrites the preload entry `dist/agent/index.js` as one file holding the modules it loads at start-up
- * (`config.js`, `probe-cache.js`) beside its own code; the rest it requires only when needed (the probe's
- * files in a `tsc`-only build, the collector at a report) still come from their files, next to it. Every
- * process and every probed worker thread loads the entry, and each further CommonJS file it loads costs its
- * resolution, read and compile: measured, whole-process CPU of a trivial script with the agent, 0.4–1 ms
- * less with one file (same run, ABBA, 24 rounds). `tsc` writes the plain entry again on the next build,
- * which works as it is.
+ * (`preload.js`, `config.js`, `probe-cache.js`) beside its own code; the rest it requires only when needed
+ * (the probe's files in a `tsc`-only build, the collector at a report) still come from their files, next
+ * to it. Every process and every worker thread loads the entry, and each further CommonJS file it loads
+ * costs its resolution, read and compile: measured, whole-process CPU of a trivial script with the agent,
+ * 0.4–1 ms less with one file (same run, ABBA, 24 rounds). A module inside runs only when required, so a
+ * worker thread left without a probe runs the entry's few lines only. `tsc` writes the plain entry again
+ * on the next build, which works as it is.
  */
 function writePreload(dist: string): void {
   const entry = join(dist, 'agent', 'index.js');
   if (readFileSync(entry, 'utf8').startsWith(PRELOAD_LINE)) return; // written already since tsc ran
-  const files = new Map(['index.js', 'config.js', 'probe-cache.js'].map((name) => [`agent/${name}`, join(dist, 'agent', name)]));
+  const files = new Map(['index.js', 'preload.js', 'config.js', 'probe-cache.js'].map((name) => [`agent/${name}`, join(dist, 'agent', name)]));
   const text = bundle('leakAgentPreload', files, 'agent/index.js', 'require');
   const root = "require('node:path').dirname(__dirname) + require('node:path').sep";
-  writeFileSync(entry, `${PRELOAD_LINE}\n// Built by cli/probe-bundle.ts from the compiled agent/index.ts, config.ts and probe-cache.ts.\n${withoutComments(`module.exports = ${text}(require, ${root});`)}\n`);
+  writeFileSync(entry, `${PRELOAD_LINE}\n// Built by cli/probe-bundle.ts from the compiled agent/index.ts, preload.ts, config.ts and probe-cache.ts.\n${withoutComments(`module.exports = ${text}(require, ${root});`)}\n`);
 }
 
 /**
@@ -207,7 +208,7 @@ function main(): void {
   writeFileSync(out, text + '\n');
   const id = randomBytes(8).toString('hex');
   const local = join(dist, 'agent', LOCAL_FILE_NAME);
-  writeFileSync(local, `${BUILD_LINE}${id}\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/index.ts.\n${withoutComments(`module.exports = ${text};`)}\n`);
+  writeFileSync(local, `${BUILD_LINE}${id}\n// Built by cli/probe-bundle.ts from the compiled probe (see there); loaded by agent/preload.ts.\n${withoutComments(`module.exports = ${text};`)}\n`);
   writeCodeCache(local, id, dist);
   writePreload(dist);
   process.stdout.write(`leak-agent: wrote ${relative(process.cwd(), out)} and ${LOCAL_FILE_NAME} (${sources(dist).size} modules, ${Math.round(text.length / 1024)} KiB) and its code cache\n`);

@@ -148,7 +148,7 @@ export class Sampler {
 
 /**
  * The environment variable the Worker patch (handles.ts) sets in the environment of a thread it leaves
- * without a probe; the preload in that thread (../index.ts repeats the name) deletes it before the app's code
+ * without a probe; the preload entry in that thread (../index.ts repeats the name) deletes it before the app's code
  * runs and stops there.
  */
 export const UNPROBED_THREAD_ENV = 'LEAK_AGENT_UNPROBED_THREAD';
