@@ -127,15 +127,20 @@ export class EarlyStates {
     return kept;
   }
 
+  /** Takes in what is queued already, which the listener has not run for yet (see drain). */
+  #catchUp(): void {
+    if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
+  }
+
   /** True when a thread that ended left something behind (a final state is kept), those still queued included. */
   holdsFinal(): boolean {
-    if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
+    this.#catchUp();
     return this.#finals.length > 0;
   }
 
   /** The messages kept so far (given once), those still queued included: hellos of running threads, then finals. */
   take(): ThreadSays[] {
-    if (this.#channel) drain(this.#channel, (m) => this.#receive(m as ThreadSays | Listening));
+    this.#catchUp();
     return this.#takeKept();
   }
 
