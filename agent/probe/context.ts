@@ -147,9 +147,9 @@ export class Sampler {
 }
 
 /**
- * The environment variable the Worker patch (handles.ts) sets in the environment of a thread it leaves
- * without a probe; the preload entry in that thread (../index.ts repeats the name) deletes it before the app's code
- * runs and stops there.
+ * The environment variable the Worker patch (thread-options.ts) sets in the environment of a thread it leaves
+ * without a probe when it could not take the preload's flag out of that thread's options; the preload entry
+ * in that thread (../index.ts repeats the name) deletes it before the app's code runs and stops there.
  */
 export const UNPROBED_THREAD_ENV = 'LEAK_AGENT_UNPROBED_THREAD';
 
@@ -159,8 +159,9 @@ export const UNPROBED_THREAD_ENV = 'LEAK_AGENT_UNPROBED_THREAD';
  * 15–25% for it. `full` probes every thread. `sample` probes the first THREADS_ALWAYS threads started at
  * each creation site (a thread pool's threads, one-off threads), then about one in THREADS_EVERY (random gaps)
  * of the threads that site starts next: threads started at one site run the same code, so a steady leak in
- * them still shows in the probed ones. A thread left without a probe costs about 0.4 ms (the preload's first
- * file), so past the first ones a site's threads cost about 0.28 + 0.38 ms each on average at 1 in 16.
+ * them still shows in the probed ones. A thread left without a probe is started without the preload's flag
+ * (thread-options.ts) and costs about 0.04 ms, in the thread that starts it, so past the first ones a
+ * site's threads cost about 0.3 ms each on average at 1 in 16.
  * Always probed: the threads of a pool the agent adapts (few and long-lived, and its tasks run there), and
  * a thread started with an `env` of its own (the preload in it could not be told). Threads left without a
  * probe are still tracked as handles where they are started, and counted in a notice of the report.

@@ -13,7 +13,8 @@ import { syncBuiltinEsmViews } from './cjs';
 import { workerThreads } from './builtins';
 import { packageAt } from '../../collector/paths';
 import type { HandleKind, LiveState } from './registry';
-import { Sampler, UNPROBED_THREAD_ENV, type ProbeContext } from './context';
+import { Sampler, type ProbeContext } from './context';
+import { UnprobedThreadOptions } from './thread-options';
 import { outOfLine } from './patcher';
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
@@ -254,26 +255,11 @@ function installChildProcess(ctx: ProbeContext, childProcess: typeof import('nod
   );
 }
 
-/**
- * The Worker options that start a thread without a probe (context.ts `ThreadSampler`), or null to start it
- * as the app asked: when it is to be probed, or has an `env` of its own. The app's options are the prototype
- * of the object passed (every option is read from them as it is); only `env` is added: the environment the
- * thread would have had (a copy of this thread's, taken now, as Node takes it), with UNPROBED_THREAD_ENV set.
- */
-function withoutProbe(options: unknown, probes: boolean): WorkerOptions | null {
-  if (probes) return null;
-  if (options !== undefined && (options === null || typeof options !== 'object' || (options as WorkerOptions).env !== undefined)) return null;
-  const env = { ...process.env, [UNPROBED_THREAD_ENV]: '1' };
-  if (options === undefined) return { env };
-  return Object.create(options, { env: { value: env, enumerable: true, configurable: true, writable: true } }) as WorkerOptions;
-}
-
-type WorkerOptions = NonNullable<ConstructorParameters<typeof import('node:worker_threads').Worker>[1]>;
-
 function installWorker(ctx: ProbeContext, threadsModule: typeof import('node:worker_threads')): void {
   const { registry, sites, threads } = ctx;
   const Original = threadsModule.Worker;
   ctx.nativeWorker = Original;
+  let unprobedOptions: UnprobedThreadOptions | null = null;
   registry.addNoticeSource(() => threads.notice());
   // A subclass keeps `instanceof`, statics and the prototype chain; only construction is observed.
   const Patched = class Worker extends Original {
@@ -284,7 +270,7 @@ function installWorker(ctx: ProbeContext, threadsModule: typeof import('node:wor
         site = sites.capture(Patched);
         // A pool's threads (piscina, workerpool, tinypool) are always probed: few, long-lived, and where its tasks run.
         const pooled = ctx.activePool !== 0 || ctx.constructing !== null;
-        const options = withoutProbe(args[1], pooled || threads.probes(site));
+        const options = pooled || threads.probes(site) ? null : (unprobedOptions ??= new UnprobedThreadOptions()).for(args[1]);
         if (options !== null) {
           args[1] = options;
           probed = false;

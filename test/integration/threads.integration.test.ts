@@ -114,6 +114,12 @@ test('standalone preload: a probed thread still running at a poll starts the ana
 /** For the 40-thread runs: they end on their own in 1-2 s; the cap is only there so a hang cannot last. */
 const MANY = ['--level', 'sample', '--timeout', '30', '--threshold', '300'];
 
+/** What main-many.js's threads saw (its last line), or null. */
+function threadsSaw(output: string): { ended: number; sawVariable: number; wrongData: number; ranAgent: number; flagWithoutAgent: number } | null {
+  const m = /(\d+) threads ended; (\d+) saw LEAK_AGENT_UNPROBED_THREAD; (\d+) got wrong workerData; (\d+) ran the agent; (\d+) saw its flag without it/.exec(output);
+  return m ? { ended: Number(m[1]), sawVariable: Number(m[2]), wrongData: Number(m[3]), ranAgent: Number(m[4]), flagWithoutAgent: Number(m[5]) } : null;
+}
+
 /** The threads the notice says ran without a probe, and of how many. */
 function unprobed(report: Report): { unprobed: number; of: number } | null {
   const m = report.notices.map((n) => /(\d+) of (\d+) worker threads ran without a probe/.exec(n)).find(Boolean);
@@ -134,17 +140,29 @@ test('a thread per job at level sample: every thread is either probed (its leak 
   assert.equal(counted.of, 40);
   assert.ok(counted.unprobed > 0, 'past the first 8, threads are sampled');
   assert.equal(probed.size + counted.unprobed, 40, 'each thread is probed or counted');
-  // The variable that tells a thread to stay without a probe is gone before the app's code runs, and the
-  // app's options (workerData) reach every thread.
-  assert.match(ran.stderr, /40 threads ended; 0 saw LEAK_AGENT_UNPROBED_THREAD; 0 got wrong workerData/);
+  // A thread left without a probe is started without the preload's flag (it came in NODE_OPTIONS here), so the
+  // agent never runs there and the app's options (workerData) reach every thread.
+  const seen = threadsSaw(ran.stderr);
+  assert.deepEqual(seen, { ended: 40, sawVariable: 0, wrongData: 0, ranAgent: probed.size, flagWithoutAgent: 0 });
 });
 
 test('a thread per job, fixed twin: empty report, same sampling notice', async () => {
   const { report, ran } = await leakAgentRun(['node', fixture('main-many.js'), fixture('worker-many-clean.js')], MANY);
   assertContract(report);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line} thread ${f.threadId}`), []);
-  assert.equal(unprobed(report)?.of, 40);
-  assert.match(ran.stderr, /40 threads ended; 0 saw LEAK_AGENT_UNPROBED_THREAD; 0 got wrong workerData/);
+  const counted = unprobed(report);
+  assert.equal(counted?.of, 40);
+  assert.deepEqual(threadsSaw(ran.stderr), { ended: 40, sawVariable: 0, wrongData: 0, ranAgent: 40 - counted.unprobed, flagWithoutAgent: 0 });
+});
+
+test('a thread per job with the preload on the command line: unprobed threads start without its flag, and the agent runs in the sampled ones only', async () => {
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-many.js'), fixture('worker-many-clean.js')], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const seen = threadsSaw(ran.stdout);
+  assert.ok(seen, ran.stdout);
+  assert.ok(seen.ranAgent >= 8 && seen.ranAgent < 40, `the first 8 and about 1 in 16 after: ${seen.ranAgent}`);
+  assert.deepEqual({ ...seen, ranAgent: 0 }, { ended: 40, sawVariable: 0, wrongData: 0, ranAgent: 0, flagWithoutAgent: 0 });
+  assert.equal(ran.stderr.trim(), '', 'a clean app: nothing printed');
 });
 
 test('a thread per job at level full: every thread probed, no sampling notice', async () => {
