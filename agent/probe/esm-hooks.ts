@@ -203,8 +203,8 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
   const names = [...byName.keys()];
   const esmEntry = entryIsEsm();
   const evalCode = esmEvalCode();
-  // An ES module's imports of builtins go through no hook that builtins.ts could watch.
-  if (esmEntry) ctx.builtins.all();
+  // An ES module's imports of builtins go through no require hook: builtins.ts watches Node load them.
+  if (esmEntry) ctx.builtins.watchLoads();
   // Which known ES module packages the thread can find: looked up when first needed (a CommonJS thread that
   // never compiles an import( never looks; ≈ 0.4 ms of file checks).
   let esmNames: Set<string> | null = null;
@@ -255,7 +255,7 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
     process.nextTick(() => {
       try {
         if (!ctx.active || !entryIsEsm()) return;
-        ctx.builtins.all();
+        ctx.builtins.watchLoads();
         esmNames = null; // the roots now start from the worker's file
         prepare([...importPreloads(), process.argv[1]], []);
       } catch {
@@ -264,7 +264,7 @@ export function installEsmHooks(ctx: ProbeContext, installer: AdapterInstaller, 
     });
   }
   const whenImporting = (source: string, filename: string): void => {
-    ctx.builtins.all();
+    ctx.builtins.watchLoads();
     prepare([], [{ code: source, dir: dirname(filename) }]);
     if (hooked || reachable().size === 0) beforeImporting = null; // nothing left to do at later imports
   };

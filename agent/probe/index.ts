@@ -218,6 +218,7 @@ export class Probe {
     this.#installed = false;
     this.#ctx.active = false;
     this.#ctx.patcher.restore();
+    this.#ctx.builtins.stop();
     for (const undo of this.#ctx.undo.splice(0).reverse()) {
       try {
         undo();
