@@ -109,8 +109,8 @@ function startIn(inWorker: boolean): void {
   // The worker is made with Node's own Worker class (`probe.nativeWorker()`), whenever it starts. With
   // `leak-agent run` the worker is the channel: at once. Standalone, a thread costs ≈ 40 ms of CPU and ≈ 10 MB, so it starts
   // only when there is something for it to do, as polled here: work overdue past the threshold (a cheap
-  // count), or an app worker thread with a probe still running at a poll (the worker asks such threads for
-  // their overdue work); or at a final report, for findings to name retainers for, threads still running, or
+  // count), an app worker thread with a probe still running at a poll (the worker asks such threads for
+  // their overdue work), or one that ended leaving work behind (reported at the worker's first poll); or at a final report, for findings to name retainers for, threads still running, or
   // threads that ended leaving something behind. From the app's first thread on, the main thread keeps what
   // threads say (EarlyStates) until the worker listens: a script that runs a thread for less than a poll
   // period starts no analysis worker (it cost such a script ≈ 60 ms of CPU, 0.60 of its speed).
@@ -127,7 +127,7 @@ function startIn(inWorker: boolean): void {
     // Made before the probe patches setInterval, so it is not tracked.
     const watch = setInterval(() => {
       if (link !== null) clearInterval(watch);
-      else if (probe.overdue(config.thresholdMs) > 0 || (early !== null && probe.liveThreads().length > 0)) ensureWorker();
+      else if (probe.overdue(config.thresholdMs) > 0 || (early !== null && (probe.liveThreads().length > 0 || early.holdsFinal()))) ensureWorker();
     }, thresholdPollMs(config));
     watch.unref();
   }

@@ -293,6 +293,21 @@ export class ThreadStates {
     return sum;
   }
 
+  /**
+   * How many threads ended on their own leaving something behind (kept or not): work they left can never
+   * finish, so the threshold watch reports it at its next poll, not only at exit.
+   */
+  endedLeavingSomething(): number {
+    this.#drain();
+    return this.#finals.size + this.#droppedFinals;
+  }
+
+  /** The final states kept of threads that ended leaving something, and how many more were not kept. */
+  ended(): { states: ProbeState[]; dropped: number } {
+    this.#drain();
+    return { states: [...this.#finals.values()], dropped: this.#droppedFinals };
+  }
+
   /** What threads said that the listener has not been run for yet (see drain). */
   #drain(): void {
     drain(this.#says, (m) => this.#receive(m as ThreadSays));

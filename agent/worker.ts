@@ -60,20 +60,25 @@ const THREADS_WAIT_MS = 2000;
 async function addThreads(report: Report, reason: ReportReason, gc: boolean, running: number[], waitMs: number): Promise<void> {
   try {
     const read = await threads.read(gc, waitMs, running);
-    const options = { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version };
-    mergeThreadFindings(report, read.live, options);
-    mergeThreadFindings(report, read.ended, { ...options, reason: 'exit' });
+    mergeThreadFindings(report, read.live, { reason, thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
+    addEnded(report, read.ended, read.droppedFinals);
     for (const t of read.silent) report.notices.push(`leak-agent: worker thread ${t} did not answer within ${waitMs} ms (busy?): its findings are missing`);
-    if (read.droppedFinals > 0) report.notices.push(`leak-agent: findings of ${read.droppedFinals} ended worker threads were not kept (the first 100 are)`);
   } catch (err) {
     report.notices.push(`leak-agent: worker threads not read (${(err as Error)?.message ?? err})`);
   }
 }
 
+/** The final states of threads that ended on their own, judged as at exit: what they left can never finish. */
+function addEnded(report: Report, states: ProbeState[], dropped: number): void {
+  mergeThreadFindings(report, states, { reason: 'exit', thresholdMs: config.thresholdMs, argv: data.argv, node: process.version });
+  if (dropped > 0) report.notices.push(`leak-agent: findings of ${dropped} ended worker threads were not kept (the first 100 are)`);
+}
+
 /**
  * Reads the probe (after a full GC when `gc`) and builds the report, worker threads included unless
  * `withThreads` is false (the threshold watch asks them only when one of them has overdue work: a busy
- * pool thread answers late, and the main thread's findings must not wait for it).
+ * pool thread answers late, and the main thread's findings must not wait for it). The final states of
+ * threads that ended are in every report: they are kept here, nothing is asked.
  */
 async function build(reason: ReportReason, gc: boolean, withThreads = true): Promise<Report> {
   const state = await evaluate<ProbeState>(`${PROBE}.read({ gc: ${gc} })`);
@@ -81,6 +86,9 @@ async function build(reason: ReportReason, gc: boolean, withThreads = true): Pro
   if (withThreads) {
     const running = await evaluate<number[]>(`${PROBE}.liveThreads()`).catch(() => [] as number[]);
     await addThreads(report, reason, gc, running, THREADS_WAIT_MS);
+  } else {
+    const { states, dropped } = threads.ended();
+    addEnded(report, states, dropped);
   }
   return report;
 }
@@ -186,7 +194,8 @@ const timer = setInterval(async () => {
   polling = true;
   try {
     const threadsOverdue = threads.overdue(config.thresholdMs);
-    const overdue = (await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`)) + threadsOverdue;
+    // A thread that ended leaving work behind counts at once: that work can never finish.
+    const overdue = (await evaluate<number>(`${PROBE} ? ${PROBE}.overdue(${config.thresholdMs}) : 0`)) + threadsOverdue + threads.endedLeavingSomething();
     const gcAllowed = Date.now() - lastGcAt >= GC_INTERVAL_MS;
     if (overdue > 0 && (overdue !== lastOverdue || (!lastReadHadGc && gcAllowed))) {
       if (gcAllowed) lastGcAt = Date.now();

@@ -87,6 +87,17 @@ test('standalone preload, no report file: a worker that ended leaving work behin
   assert.match(ran.stderr, /worker-ended-fast\.js:8\b/);
 });
 
+test('standalone preload: a worker that ended leaving work behind is printed at the next threshold poll, while the app still runs', async () => {
+  // Threshold 400 ms (a poll every 250 ms); the main thread stays 2.5 s after the worker ended, with no
+  // finding of its own.
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('main-ended-fast.js'), '2500'], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_THRESHOLD_MS: '400' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  const [beforeEnd, afterEnd] = ran.stderr.split('main ends');
+  assert.ok(afterEnd !== undefined, ran.stderr);
+  assert.match(beforeEnd, /worker-ended-fast\.js:7\b/, 'printed by a threshold poll, before the app ended');
+  assert.match(beforeEnd, /worker-ended-fast\.js:8\b/);
+});
+
 /** The two threadIds main-sequence.js printed. */
 function sequence(stdout: string): [number, number] {
   const m = /threads (\d+) (\d+)/.exec(stdout);
