@@ -41,6 +41,12 @@ export interface PoolAdapter {
   factoryReturns?: 'pool' | 'submit-function';
   /** Pool methods that submit a task and return its promise. */
   submit?: string[];
+  /**
+   * The pool starts worker threads of its own (piscina, tinypool, workerpool): a thread started during a
+   * call into it is the pool's, and always probed, so every submit sets the running pool (`activePool`).
+   * Other pools' unsampled submits only forward the call.
+   */
+  startsThreads?: boolean;
   /** Pool methods that end the pool. */
   destroy?: string[];
   /**
@@ -475,18 +481,18 @@ export class AdapterInstaller {
   #wrapSubmit(adapter: PoolAdapter, proto: object, method: string): void {
     const installer = this;
     const sampler = this.#samplerOf(adapter);
-    // A pool that calls its task functions in this thread (p-queue) starts no threads of its own, so an
-    // unsampled submit needs no pool attribution: a countdown and a forwarding call by count, which V8 can
-    // inline. Forwarding `arguments` to another function made it allocate them on every call: p-queue's
-    // `add` with short jobs ran 4 % slower for the wrapper alone (same process, wrapper swapped in and out).
-    const inThread = adapter.taskFunctionArg !== undefined;
+    // A pool that starts no threads (p-queue, pg-pool) needs no pool attribution for an unsampled submit: a
+    // countdown and a forwarding call by count, which V8 can inline. Forwarding `arguments` to another
+    // function made it allocate them on every call: p-queue's `add` with short jobs ran 4 % slower for the
+    // wrapper alone (same process, wrapper swapped in and out).
+    const noThreads = adapter.startsThreads !== true;
     this.#ctx.patcher.wrap(proto, method, (original) =>
       // eslint-disable-next-line @typescript-eslint/no-unused-vars
       function submit(this: unknown, a?: unknown, b?: unknown, c?: unknown) {
         /* eslint-disable prefer-rest-params */
-        if (inThread && !sampler.take()) return arguments.length > 3 ? Reflect.apply(original, this, arguments) : callByCount(original, this, arguments.length, a, b, c);
+        if (noThreads && !sampler.take()) return arguments.length > 3 ? Reflect.apply(original, this, arguments) : callByCount(original, this, arguments.length, a, b, c);
         const poolId = installer.#poolIdOf(adapter, this, submit);
-        if (!inThread && !sampler.take()) return installer.#runUntracked(original, this, arguments, poolId);
+        if (!noThreads && !sampler.take()) return installer.#runUntracked(original, this, arguments, poolId);
         return runTracked(installer, adapter, original, this, arguments, poolId, submit);
         /* eslint-enable prefer-rest-params */
       },

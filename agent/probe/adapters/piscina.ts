@@ -9,6 +9,7 @@ export const piscina: PoolAdapter = {
   library: 'piscina',
   classes: ['', 'Piscina', 'default'],
   submit: ['run'],
+  startsThreads: true,
   destroy: ['destroy', 'close'],
   taskSettlement: 'inspect',
 };

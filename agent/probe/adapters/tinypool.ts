@@ -9,6 +9,7 @@ export const tinypool: PoolAdapter = {
   library: 'tinypool',
   classes: ['Tinypool', 'default'],
   submit: ['run'],
+  startsThreads: true,
   destroy: ['destroy'],
   taskSettlement: 'inspect',
 };

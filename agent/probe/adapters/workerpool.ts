@@ -11,6 +11,7 @@ export const workerpool: PoolAdapter = {
   library: 'workerpool',
   factories: ['pool'],
   submit: ['exec'],
+  startsThreads: true,
   destroy: ['terminate'],
   taskSettlement: 'then',
 };
