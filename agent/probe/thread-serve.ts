@@ -58,10 +58,10 @@ export function say(message: ThreadSays | Listening): void {
 
 /**
  * In an app worker thread: answers the analysis worker's asks with this thread's probe state and posts the
- * final state when the thread ends on its own. Never keeps the thread alive (the listener is unref'd) and
+ * final state when the thread ends on its own; returns what stops that. Never keeps the thread alive (the listener is unref'd) and
  * never changes its exit (the `exit` listener only reads and posts).
  */
-export function serveThread(probe: ThreadProbe): void {
+export function serveThread(probe: ThreadProbe): () => void {
   const { BroadcastChannel: Channel, threadId } = workerThreads();
   const asks = new Channel(ASK_CHANNEL);
   asks.unref();
@@ -76,7 +76,7 @@ export function serveThread(probe: ThreadProbe): void {
     }
   };
   say({ type: 'hello', threadId });
-  process.on('exit', () => {
+  const onExit = (): void => {
     try {
       asks.close();
     } catch {
@@ -87,6 +87,16 @@ export function serveThread(probe: ThreadProbe): void {
     } catch {
       // never throw from an exit listener: it would change the thread's exit
     }
-  });
+  };
+  process.on('exit', onExit);
+  // Stops serving (the build's code-cache run serves once, then stops).
+  return () => {
+    process.off('exit', onExit);
+    try {
+      asks.close();
+    } catch {
+      // already closed
+    }
+  };
 }
 
