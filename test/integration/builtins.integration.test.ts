@@ -32,8 +32,16 @@ test('a program that loads neither net nor child_process: the agent loads neithe
   assert.match(ran.stdout, /^loaded=none$/m);
 });
 
+test('an ES module entry that loads none of them: the agent loads none of net, child_process, worker_threads', async () => {
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('lazy.mjs')], { env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample' }) });
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.match(ran.stdout, /^loaded=none$/m);
+});
+
 test('an ES module importing node:child_process: the child is reported at its spawn() line', () => leaky('child-esm.mjs'));
 test('the same child waited for: empty', () => clean('child-esm-fixed.mjs'));
+test('an ES module that imports node:child_process later, from a timer: the child is reported at its spawn() line', () => leaky('child-esm-late.mjs'));
+test('the same late child waited for: empty', () => clean('child-esm-late-fixed.mjs'));
 test(
   'CommonJS require() of an ES module that spawns: reported at the spawn() line inside it',
   { skip: requireLoadsEsm ? false : `this Node (${process.version}) cannot require() ES modules` },
