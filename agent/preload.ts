@@ -42,8 +42,8 @@ interface WorkerLink {
   replies: MessagePort;
   /** The number of the latest hand-off. */
   seq: number;
-  /** What app threads said before the worker listened (./threads EarlyStates). */
-  early: import('./threads').EarlyStates | null;
+  /** What app threads said before the worker listened (./probe/early-states EarlyStates). */
+  early: import('./probe/early-states').EarlyStates | null;
 }
 
 /** How long the main thread waits for the worker at exit: sending only, or naming retainers from a snapshot. */
@@ -114,15 +114,16 @@ function startIn(inWorker: boolean): void {
   // threads that ended leaving something behind. From the app's first thread on, the main thread keeps what
   // threads say (EarlyStates) until the worker listens: a script that runs a thread for less than a poll
   // period starts no analysis worker (it cost such a script ≈ 60 ms of CPU, 0.60 of its speed).
-  const { Probe: ProbeClass } = loadProbe();
+  const probeModule = loadProbe();
+  const ProbeClass = probeModule.Probe;
   const probe = new ProbeClass({ level: config.level, maxHandles: config.maxHandles, maxSites: config.maxSites });
   let link: WorkerLink | null = null;
-  let early: import('./threads').EarlyStates | null = null;
-  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config, () => probe.nativeWorker(), early ?? listenEarly()));
+  let early: import('./probe/early-states').EarlyStates | null = null;
+  const ensureWorker = (): WorkerLink | null => (link ??= startWorker(config, () => probe.nativeWorker(), early ?? listenEarly(probeModule)));
   if (config.channel) ensureWorker();
   else {
     probe.onThreadStart(() => {
-      if (link === null) early ??= listenEarly();
+      if (link === null) early ??= listenEarly(probeModule);
     });
     // Made before the probe patches setInterval, so it is not tracked.
     const watch = setInterval(() => {
@@ -183,20 +184,19 @@ function startInThread(config: AgentConfig): void {
 }
 
 /**
- * Keeps what app threads say until the analysis worker listens (./threads EarlyStates); null without
+ * Keeps what app threads say until the analysis worker listens (./probe/early-states EarlyStates); null without
  * BroadcastChannel, where threads that end before the worker listens are not reported.
  */
-function listenEarly(): import('./threads').EarlyStates | null {
+function listenEarly(probeModule: typeof import('./probe')): import('./probe/early-states').EarlyStates | null {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return new (require('./threads') as typeof import('./threads')).EarlyStates();
+    return probeModule.earlyStates();
   } catch {
     return null;
   }
 }
 
 /** `early`: made before the worker exists, since an app thread may end before the worker listens (./threads). */
-function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker, early: import('./threads').EarlyStates | null): WorkerLink | null {
+function startWorker(config: AgentConfig, nativeWorker: () => typeof Worker, early: import('./probe/early-states').EarlyStates | null): WorkerLink | null {
   try {
     const NativeWorker = nativeWorker();
     const flag = new Int32Array(new SharedArrayBuffer(4));

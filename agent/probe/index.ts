@@ -21,6 +21,15 @@ import { installListeners } from './listeners';
 /** An app worker thread's side of the merged reports (../threads.ts), in the probe's one-file build. */
 export { serveThread } from './thread-serve';
 
+/**
+ * A new EarlyStates (./early-states) for the main thread, loaded from the probe's own build (with its code
+ * cache) only when first needed: it loads `worker_threads`, which a main thread starting no thread never does.
+ */
+export function earlyStates(): import('./early-states').EarlyStates {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return new (require('./early-states') as typeof import('./early-states')).EarlyStates();
+}
+
 export const PROBE_KEY = Symbol.for('leak-agent');
 
 export interface ProbeOptions {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BroadcastChannel } from 'node:worker_threads';
-import { EarlyStates, ThreadStates, STATE_CHANNEL, type ThreadSays } from '../../agent/threads';
+import { ThreadStates, STATE_CHANNEL, type ThreadSays } from '../../agent/threads';
+import { EarlyStates } from '../../agent/probe/early-states';
 import type { ProbeState } from '../../collector/probe-state';
 
 function stateWithOneHandle(threadId: number): ProbeState {
