@@ -27,6 +27,7 @@ import { packageAt, toFilePath, url } from '../../collector/paths';
 import type { AdapterInstaller, PoolAdapter } from './adapters/adapter';
 import type { LoaderData } from './esm-loader';
 import { scanImports, importEntry, onCommentLine, type ScanState } from './esm-scan';
+import { preloadFlagAt } from './thread-options';
 
 /** The global the appended line calls. */
 export const ESM_KEY = Symbol.for('leak-agent.esm');
@@ -96,8 +97,11 @@ function importPreloads(): string[] {
   const files: string[] = [];
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
-    const value = args[i] === '--import' ? args[++i] : args[i].startsWith('--import=') ? args[i].slice(9) : undefined;
-    if (value === undefined || !(value.startsWith('.') || value.startsWith('/'))) continue; // bare: a tool's
+    const preload = preloadFlagAt(args, i);
+    if (preload === null) continue;
+    i += preload.span - 1;
+    const value = preload.value;
+    if (preload.flag !== '--import' || !(value.startsWith('.') || value.startsWith('/'))) continue; // bare: a tool's
     files.push(resolvePath(value));
   }
   return files;

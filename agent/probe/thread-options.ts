@@ -103,28 +103,39 @@ export function splitNodeOptions(text: string): Token[] | null {
   return tokens;
 }
 
-const PRELOAD_FLAGS = ['--require', '-r', '--import'];
+/** A preload flag of Node's command line, as read at one argument (`preloadFlagAt`). */
+export interface PreloadFlag {
+  flag: '--require' | '--import';
+  value: string;
+  /** Arguments it takes: 2 spaced (`--require X`), 1 with `=` (`--require=X`). */
+  span: number;
+}
 
-/**
- * The arguments without the preload's flag (`--require X`, `-r X`, `--require=X`, `--import X`,
- * `--import=X` where X names it), or null when it is not among them.
- */
+/** The `--require`/`-r`/`--import` flag at `args[i]`, spaced or with `=`, or null. */
+export function preloadFlagAt(args: readonly string[], i: number): PreloadFlag | null {
+  const arg = args[i];
+  if (arg === '--require' || arg === '-r' || arg === '--import') {
+    return i + 1 < args.length ? { flag: arg === '--import' ? '--import' : '--require', value: args[i + 1], span: 2 } : null;
+  }
+  if (arg.startsWith('--require=')) return { flag: '--require', value: arg.slice('--require='.length), span: 1 };
+  if (arg.startsWith('--import=')) return { flag: '--import', value: arg.slice('--import='.length), span: 1 };
+  return null;
+}
+
+/** The arguments without the preload's flags (those whose value `names` the preload), or null when there is none. */
 export function withoutPreloadFlag<T extends { value: string }>(args: readonly T[], names: (value: string) => boolean): T[] | null {
+  const values = args.map((a) => a.value);
   const kept: T[] = [];
   let found = false;
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i].value;
-    if (PRELOAD_FLAGS.includes(arg) && i + 1 < args.length && names(args[i + 1].value)) {
-      found = true;
-      i++;
+    const flag = preloadFlagAt(values, i);
+    if (flag === null) {
+      kept.push(args[i]);
       continue;
     }
-    const eq = arg.indexOf('=');
-    if (eq > 0 && (arg.startsWith('--require=') || arg.startsWith('--import=')) && names(arg.slice(eq + 1))) {
-      found = true;
-      continue;
-    }
-    kept.push(args[i]);
+    if (names(flag.value)) found = true;
+    else kept.push(...args.slice(i, i + flag.span));
+    i += flag.span - 1;
   }
   return found ? kept : null;
 }
