@@ -11,11 +11,13 @@
 /**
  * True on a worker thread. Node loads `node:worker_threads` in every worker thread before any preload runs,
  * so where it is not loaded this is a main thread, which is not made to load it (1.5 ms of start-up, the
- * streams) until the app or the agent starts a thread. The probe's own check is builtins.ts `loadedWorkerThreads`.
+ * streams) until the app or the agent starts a thread. Where it is loaded, it says: a main thread has it
+ * loaded too when another preload (or `--import` before this one) loaded it, and taking that for a worker
+ * thread left the agent off there. The probe's own check is builtins.ts `loadedWorkerThreads`.
  */
 function onWorkerThread(): boolean {
   const list = (process as { moduleLoadList?: unknown }).moduleLoadList;
-  if (Array.isArray(list)) return list.includes('NativeModule worker_threads');
+  if (Array.isArray(list) && !list.includes('NativeModule worker_threads')) return false;
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return !(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread;
 }

@@ -93,6 +93,26 @@ test('standalone preload to stderr: settled tasks held by the module are printed
   assert.equal(dropped.stderr.trim(), '');
 });
 
+test('a preload before the agent that loads worker_threads on the main thread: the agent still runs there (--require and --import)', async () => {
+  // The entry took a loaded worker_threads for a worker thread, and then found no parent port: the agent
+  // stayed off in the main thread, and said nothing.
+  const env = cleanEnv({ LEAK_AGENT_LEVEL: 'sample' });
+  const register = join(ROOT, 'dist', 'agent', 'register.js');
+  const orders: [string, string[]][] = [
+    ['--require', ['--require', fixture('loads-worker-threads.cjs'), '--require', AGENT]],
+    ['--import', ['--import', fixture('loads-worker-threads.mjs'), '--import', register]],
+  ];
+  for (const [how, flags] of orders) {
+    const held = await runProcess(process.execPath, [...flags, fixture('results-held.mjs')], { env });
+    assert.equal(held.code, 0, `${how}: ${held.stderr}`);
+    assert.match(held.stderr, /submitted at +test\/fixtures\/preload\/results-held\.mjs:5\b/, how);
+    const dropped = await runProcess(process.execPath, [...flags, fixture('results-dropped.mjs')], { env });
+    assert.equal(dropped.code, 0, `${how}: ${dropped.stderr}`);
+    assert.match(dropped.stdout, /sum 89700/);
+    assert.equal(dropped.stderr.trim(), '', how);
+  }
+});
+
 test('LEAK_AGENT_LEVEL=off installs nothing and loads nothing but its own one file', async () => {
   // Read before the first console.log, which loads net for a piped stdout.
   const probe = `const loaded = JSON.stringify({
