@@ -80,6 +80,31 @@ test('registry: a dropped record no longer answers for its object', () => {
   assert.equal(registry.idOf(obj), again);
 });
 
+test('registry: a library\'s newest live pool, past destroyed and forgotten ones and a pool made per request', () => {
+  const POOL_X: HandleKind = { type: 'pool', library: 'x', observed: true };
+  const POOL_Y: HandleKind = { type: 'pool', library: 'y', observed: true };
+  const registry = new Registry(new SiteTable(10), { maxHandles: 1000, level: 'sample', threadId: 0 });
+  assert.equal(registry.newestLivePool('x'), 0, 'no pool yet');
+  const older = registry.track({}, POOL_X, 0, 0, 'running');
+  const other = registry.track({}, POOL_Y, 0, 0, 'running');
+  const newer = registry.track({}, POOL_X, 0, 0, 'running');
+  assert.equal(registry.newestLivePool('x'), newer);
+  assert.equal(registry.newestLivePool('y'), other);
+  registry.settle(newer, 'destroyed');
+  assert.equal(registry.newestLivePool('x'), older, 'a destroyed pool owns nothing new');
+  registry.forget(older);
+  assert.equal(registry.newestLivePool('x'), 0, 'destroyed and forgotten');
+  const made: number[] = [];
+  for (let i = 0; i < 300; i++) {
+    made.push(registry.track({}, POOL_X, 0, 0, 'running'));
+    if (i < 299) registry.forget(made[i]);
+  }
+  assert.equal(registry.newestLivePool('x'), made[299]);
+  registry.forget(made[299]);
+  assert.equal(registry.newestLivePool('x'), 0);
+  assert.equal(registry.newestLivePool('y'), other);
+});
+
 test('esm hooks: a CommonJS source starts the loader hooks only when it holds a dynamic import(', () => {
   assert.equal(mayImport("const m = await import('p-queue');"), true);
   assert.equal(mayImport('x = import (name)'), true);
