@@ -77,8 +77,11 @@ interface RawFrame {
   file: string;
 }
 
-/** The CallSites above `skipAbove`, without `node:` and agent frames. */
-function captureRaw(skipAbove: Function, limit: number): { frames: RawFrame[]; truncated: boolean } {
+/**
+ * The CallSites above `skipAbove`, without `node:` and agent frames. `shortWould`: a capture at
+ * CAPTURE_LIMIT would have found the same user frame (or the whole stack).
+ */
+function captureRaw(skipAbove: Function, limit: number): { frames: RawFrame[]; truncated: boolean; shortWould: boolean } {
   const holder: { stack?: CallSite[] } = {};
   const prevLimit = Error.stackTraceLimit;
   const prevPrepare = Error.prepareStackTrace;
@@ -93,23 +96,43 @@ function captureRaw(skipAbove: Function, limit: number): { frames: RawFrame[]; t
     Error.prepareStackTrace = prevPrepare;
   }
   const frames: RawFrame[] = [];
-  if (!Array.isArray(callSites)) return { frames, truncated: false };
-  for (const cs of callSites) {
+  if (!Array.isArray(callSites)) return { frames, truncated: false, shortWould: true };
+  let shortWould = callSites.length < CAPTURE_LIMIT;
+  for (let i = 0; i < callSites.length; i++) {
+    const cs = callSites[i];
     const file = normaliseFile(cs.getFileName());
     if (isInternal(file) || isOwn(file!)) continue;
     frames.push({ cs, file: file! });
+    if (i < CAPTURE_LIMIT && !shortWould && isUserFile(file!)) shortWould = true;
   }
-  return { frames, truncated: callSites.length >= limit };
+  return { frames, truncated: callSites.length >= limit, shortWould };
 }
 
 function toFrame(raw: RawFrame): Frame {
   return { file: raw.file, line: raw.cs.getLineNumber() ?? 0, column: raw.cs.getColumnNumber() ?? 0, function: functionName(raw.cs) };
 }
 
+/**
+ * Capturing functions (`skipAbove`) whose last capture needed the deep one: their next one is deep at once.
+ * A library's own call from an event (a pool's idle timer set on a release that a socket read triggered)
+ * needs it every time, and the short capture before it cost a third of the pair (pg.Pool run: 253 of its
+ * 395 captures were such pairs). A deep capture whose first CAPTURE_LIMIT frames held the user frame goes
+ * back to short ones. The frames kept are the same either way, but for frames past the short limit.
+ */
+const deepFirst = new WeakSet<Function>();
+
 /** The short capture, or the deep one when the short one was cut inside a library with no user frame. */
 function captureRawFrames(skipAbove: Function): RawFrame[] {
+  if (deepFirst.has(skipAbove)) {
+    const deep = captureRaw(skipAbove, DEEP_CAPTURE_LIMIT);
+    if (deep.shortWould) deepFirst.delete(skipAbove);
+    return deep.frames;
+  }
   const short = captureRaw(skipAbove, CAPTURE_LIMIT);
-  if (short.truncated && !short.frames.some((f) => isUserFile(f.file))) return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames;
+  if (short.truncated && !short.frames.some((f) => isUserFile(f.file))) {
+    deepFirst.add(skipAbove);
+    return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames;
+  }
   return short.frames;
 }
 
