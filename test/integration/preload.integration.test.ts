@@ -93,7 +93,7 @@ test('standalone preload to stderr: settled tasks held by the module are printed
   assert.equal(dropped.stderr.trim(), '');
 });
 
-test('a preload before the agent that loads worker_threads on the main thread: the agent still runs there (--require and --import)', async () => {
+test('a preload before the agent that loads worker_threads on the main thread (a TypeScript loader\'s module.register() does): the agent still runs there', async () => {
   // The entry took a loaded worker_threads for a worker thread, and then found no parent port: the agent
   // stayed off in the main thread, and said nothing.
   const env = cleanEnv({ LEAK_AGENT_LEVEL: 'sample' });
@@ -101,6 +101,7 @@ test('a preload before the agent that loads worker_threads on the main thread: t
   const orders: [string, string[]][] = [
     ['--require', ['--require', fixture('loads-worker-threads.cjs'), '--require', AGENT]],
     ['--import', ['--import', fixture('loads-worker-threads.mjs'), '--import', register]],
+    ['a loader registered first', ['--import', fixture('registers-hooks.mjs'), '--import', register]],
   ];
   for (const [how, flags] of orders) {
     const held = await runProcess(process.execPath, [...flags, fixture('results-held.mjs')], { env });
