@@ -174,10 +174,10 @@ export class Registry {
   readonly #finalized = new WeakSet<object>();
   readonly #finalizer: FinalizationRegistry<number>;
   /**
-   * Pool record ids per library, oldest first (ids of forgotten records are dropped at the next lookup). A
-   * handle a library opens on its own is attributed to that library's newest live pool: each such handle
-   * tracked scanned every record before (O(records) per tracked handle, 10 µs at a few hundred records in
-   * a pg.Pool run, a millisecond at 100,000).
+   * Pool record ids per library, oldest first; the ids of forgotten records go at each doubling from 64
+   * on (a pool made per request, itself a leak, adds one per request). A handle a library opens on its own
+   * is attributed to that library's newest live pool (`newestLivePool`), which scanned every record before:
+   * 2.3 µs a lookup at 300 records, 0.9 ms at 100,000.
    */
   readonly #poolsByLibrary = new Map<string, number[]>();
   readonly #sites: SiteTable;
@@ -276,7 +276,6 @@ export class Registry {
     if (kind.type === 'pool') {
       const ids = this.#poolsByLibrary.get(kind.library);
       if (ids === undefined) this.#poolsByLibrary.set(kind.library, [id]);
-      // A pool made per request (itself a leak) adds ids for ever: the forgotten ones go at each doubling.
       else if (ids.push(id) >= 64 && (ids.length & (ids.length - 1)) === 0) this.#poolsByLibrary.set(kind.library, ids.filter((p) => p === id || this.#entries.has(p)));
     }
     const entry = new Entry(id, kind, site, owner, Date.now(), obj === null ? null : new WeakRef(obj), state, detail);
@@ -415,21 +414,12 @@ export class Registry {
    * for libraries that never made a pool: they are not looked for.
    */
   newestLivePool(library: string): number {
-    const ids = this.#poolsByLibrary.get(library);
-    if (ids === undefined) return 0;
-    let newest = 0;
-    let forgotten = false;
-    for (let i = ids.length - 1; i >= 0 && newest === 0; i--) {
+    const ids = this.#poolsByLibrary.get(library) ?? [];
+    for (let i = ids.length - 1; i >= 0; i--) {
       const entry = this.#entries.get(ids[i]);
-      if (entry === undefined) forgotten = true;
-      else if (!DONE_STATES.has(entry.state)) newest = entry.id;
+      if (entry !== undefined && !DONE_STATES.has(entry.state)) return entry.id;
     }
-    if (forgotten) {
-      const kept = ids.filter((id) => this.#entries.has(id));
-      if (kept.length > 0) this.#poolsByLibrary.set(library, kept);
-      else this.#poolsByLibrary.delete(library);
-    }
-    return newest;
+    return 0;
   }
 
   /** The still-reachable objects of live records of one type (a synchronous use only: they are strong refs). */
