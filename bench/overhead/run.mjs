@@ -199,6 +199,15 @@ function summarize(pairs) {
     baselineCpuUsPerOp: quantile(ok.map((p) => (p.a.cpuMs * 1000) / p.a.ops), 0.5),
     variantCpuUsPerOp: quantile(ok.map((p) => (p.b.cpuMs * 1000) / p.b.ops), 0.5),
   };
+  // The same ratio on the main thread's CPU alone (Linux): without V8's compiler and GC helper threads,
+  // which run beside the app's thread, on another core.
+  const onMain = ok.filter((p) => p.a.mainCpuMs > 0 && p.b.mainCpuMs > 0);
+  if (onMain.length > 0) {
+    const mainRatios = onMain.map((p) => p.b.ops / p.b.mainCpuMs / (p.a.ops / p.a.mainCpuMs));
+    s.mainMedian = quantile(mainRatios, 0.5);
+    s.mainQ1 = quantile(mainRatios, 0.25);
+    s.mainQ3 = quantile(mainRatios, 0.75);
+  }
   const lat = ok.filter((p) => p.a.latencyMs && p.b.latencyMs);
   if (lat.length > 0) {
     s.p99AddedPct = quantile(lat.map((p) => (p.b.latencyMs.p99 / p.a.latencyMs.p99 - 1) * 100), 0.5);
@@ -219,13 +228,13 @@ const f3 = (x) => (Number.isFinite(x) ? x.toFixed(3) : '-');
 const pct = (x) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(1)}%` : '-');
 
 function table(summary, workloadNames, variantNames) {
-  const rows = [['workload', 'variant', 'median ratio', 'IQR', 'p99 added', 'p50 added', 'µs/op base→variant', 'pairs']];
+  const rows = [['workload', 'variant', 'median ratio', 'IQR', 'main thread', 'p99 added', 'p50 added', 'µs/op base→variant', 'pairs']];
   for (const w of workloadNames) {
     for (const v of variantNames) {
       const s = summary[w]?.[v];
       if (!s) continue;
       if (s.skipped) {
-        rows.push([w, v, 'skipped', '', '', '', '', s.skipped.length > 60 ? `${s.skipped.slice(0, 57)}...` : s.skipped]);
+        rows.push([w, v, 'skipped', '', '', '', '', '', s.skipped.length > 60 ? `${s.skipped.slice(0, 57)}...` : s.skipped]);
         continue;
       }
       rows.push([
@@ -233,6 +242,7 @@ function table(summary, workloadNames, variantNames) {
         v,
         f3(s.median),
         `${f3(s.q1)}–${f3(s.q3)}`,
+        s.mainMedian === undefined ? '' : `${f3(s.mainMedian)} (${f3(s.mainQ1)}–${f3(s.mainQ3)})`,
         s.p99AddedPct === undefined ? '' : pct(s.p99AddedPct),
         s.p50AddedPct === undefined ? '' : pct(s.p50AddedPct),
         `${f2(s.baselineCpuUsPerOp)}→${f2(s.variantCpuUsPerOp)}${s.budgetHit.variant ? ' *' : ''}`,
@@ -321,7 +331,8 @@ async function main() {
   const summary = write(opts.out, meta, data, workloadNames, active, skipped, broken, true);
   console.log(table(summary, workloadNames, [...active, ...Object.keys(skipped)]));
   console.log(`\nratio = variant/baseline CPU-time throughput (ops per CPU-second), median of ${opts.pairs} ABBA pairs; IQR = quartiles of the per-pair ratios;`);
-  console.log('p99/p50 added = median per-pair change of client-side latency (HTTP workloads only).');
+  console.log('main thread = the same ratio on the main thread\'s CPU alone (Linux), without the threads V8 compiles and collects garbage on;');
+  console.log('  not the measure for workloads whose work runs in worker threads (piscina, workers). p99/p50 added = median per-pair change of client-side latency (HTTP workloads only).');
   console.log(`* = the variant's runs stopped at the ${opts.budget} ms CPU budget (fewer ops, same per-CPU-second measure). JSON: ${opts.out}`);
 }
 

@@ -1,7 +1,9 @@
 'use strict';
 // Shared by every workload process: parameters in, one JSON result line out.
 // A workload does a warm-up (not measured), then a fixed amount of work measured with
-// process.cpuUsage() (user + system, all threads of the process) and wall time.
+// process.cpuUsage() (user + system, all threads of the process), the main thread's own CPU time where
+// the system tells it, and wall time.
+const { readFileSync } = require('node:fs');
 
 /** Parameters come as one JSON argument so run.mjs can pass anything without a flag parser. */
 function params(defaults) {
@@ -9,14 +11,39 @@ function params(defaults) {
   return { ...defaults, ...given };
 }
 
+/**
+ * CPU time (ms) of the main thread alone, or null where it cannot be read (not Linux). process.cpuUsage()
+ * counts every thread: V8's compiler and GC helper threads too, which run beside the app's thread on
+ * another core. Read from /proc/self/task/<pid>/schedstat (nanoseconds on CPU, user and system; the main
+ * thread's id is the pid); Node 20 has no process.threadCpuUsage().
+ */
+function mainThreadCpuMs() {
+  try {
+    const ns = Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'latin1').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU of the whole process and of its main thread since `start` (from `cpuMark()`), in ms. */
+function cpuSince(start) {
+  const cpu = process.cpuUsage(start.cpu);
+  const main = mainThreadCpuMs();
+  return { cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, sysMs: cpu.system / 1000, mainCpuMs: main === null || start.main === null ? null : main - start.main };
+}
+
+function cpuMark() {
+  return { cpu: process.cpuUsage(), main: mainThreadCpuMs() };
+}
+
 /** Runs `fn` (sync or async) and returns its result merged with CPU and wall time in ms. */
 async function measure(fn) {
-  const cpu0 = process.cpuUsage();
+  const mark = cpuMark();
   const t0 = process.hrtime.bigint();
   const extra = await fn();
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuMs: (cpu.user + cpu.system) / 1000, userMs: cpu.user / 1000, sysMs: cpu.system / 1000, wallMs, ...extra };
+  return { ...cpuSince(mark), wallMs, ...extra };
 }
 
 /**
@@ -77,4 +104,4 @@ function fail(err) {
   process.exit(1);
 }
 
-module.exports = { params, measure, cpuBudget, percentile, emit, fail };
+module.exports = { params, measure, cpuMark, cpuSince, cpuBudget, percentile, emit, fail };

@@ -9,7 +9,7 @@ const http = require('node:http');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const genericPool = require('generic-pool');
-const { params, emit, fail } = require('./_harness.js');
+const { params, cpuMark, cpuSince, emit, fail } = require('./_harness.js');
 
 const p = params({ requests: 12000, warmup: 2000, concurrency: 8, poolMax: 4, maxCpuMs: 0 });
 
@@ -46,12 +46,12 @@ let served = 0;
 const server = http.createServer((req, res) => {
   if (req.url === '/__mark/start') {
     served = 0;
-    mark0 = { cpu: process.cpuUsage(), t: process.hrtime.bigint() };
+    mark0 = { ...cpuMark(), t: process.hrtime.bigint() };
     res.end('ok');
     return;
   }
   if (req.url === '/__mark/end') {
-    mark1 = { cpu: process.cpuUsage(mark0.cpu), t: process.hrtime.bigint() };
+    mark1 = { ...cpuSince(mark0), t: process.hrtime.bigint() };
     res.end('ok');
     return;
   }
@@ -86,15 +86,16 @@ server.listen(0, '127.0.0.1', () => {
     await pool.clear();
     if (code !== 0 || !mark1) return fail(new Error(`client exited with ${code}`));
     const lat = JSON.parse(out.trim().split('\n').pop());
-    const cpuMs = (mark1.cpu.user + mark1.cpu.system) / 1000;
+    const { cpuMs, userMs, sysMs, mainCpuMs } = mark1;
     emit({
       workload: 'http-pool',
       ops: lat.requests,
       budgetHit: lat.budgetHit,
       served,
       cpuMs,
-      userMs: mark1.cpu.user / 1000,
-      sysMs: mark1.cpu.system / 1000,
+      userMs,
+      sysMs,
+      mainCpuMs,
       wallMs: Number(mark1.t - mark0.t) / 1e6,
       cpuUsPerRequest: (cpuMs * 1000) / lat.requests,
       latencyMs: { p50: lat.p50, p90: lat.p90, p99: lat.p99, max: lat.max },

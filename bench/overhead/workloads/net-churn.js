@@ -47,7 +47,7 @@ server.listen(0, '127.0.0.1', async () => {
     const budget = cpuBudget(p.maxCpuMs);
     const r = await measure(() => loop(port, p.ops, budget));
     server.close();
-    emit({ workload: 'net-churn', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+    emit({ workload: 'net-churn', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, mainCpuMs: r.mainCpuMs, wallMs: r.wallMs });
   } catch (err) {
     fail(err);
   }

@@ -33,5 +33,5 @@ async function run(n, budget) {
   const budget = cpuBudget(p.maxCpuMs);
   const r = await measure(async () => ({ done: await run(p.ops, budget) }));
   await pool.destroy();
-  emit({ workload: 'piscina', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+  emit({ workload: 'piscina', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, mainCpuMs: r.mainCpuMs, wallMs: r.wallMs });
 })().catch(fail);

@@ -40,5 +40,5 @@ async function run(n, budget) {
   const r = await measure(async () => ({ done: await run(p.ops, budget) }));
   await pool.drain();
   await pool.clear();
-  emit({ workload: 'pool-loop', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+  emit({ workload: 'pool-loop', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, mainCpuMs: r.mainCpuMs, wallMs: r.wallMs });
 })().catch(fail);

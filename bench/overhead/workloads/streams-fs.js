@@ -51,7 +51,7 @@ async function loop(count, budget) {
   const budget = cpuBudget(p.maxCpuMs);
   const r = await measure(() => loop(p.ops, budget));
   fs.rmSync(dir, { recursive: true, force: true });
-  emit({ workload: 'streams-fs', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+  emit({ workload: 'streams-fs', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, mainCpuMs: r.mainCpuMs, wallMs: r.wallMs });
 })().catch((err) => {
   fs.rmSync(dir, { recursive: true, force: true });
   fail(err);

@@ -49,5 +49,5 @@ async function loop(workers, n, budget) {
   const budget = cpuBudget(p.maxCpuMs);
   const r = await measure(() => loop(workers, p.ops, budget));
   for (const w of workers) w.postMessage('bye');
-  emit({ workload: 'workers', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, wallMs: r.wallMs });
+  emit({ workload: 'workers', ops: r.done, budgetHit: budget.hit(), cpuMs: r.cpuMs, userMs: r.userMs, sysMs: r.sysMs, mainCpuMs: r.mainCpuMs, wallMs: r.wallMs });
 })().catch(fail);
