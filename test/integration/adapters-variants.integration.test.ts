@@ -38,3 +38,16 @@ test('libraries loaded before the agent (require.cache) are still adapted', asyn
   const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
   assertFindingsMatchMarkers(report, [file]);
 });
+
+test('a pool resource made inside an observed acquisition keeps the real global Promise (pg-pool connect(cb))', async () => {
+  // At `full` every acquisition is observed; pool.query() calls connect(cb), inside which pg-pool makes
+  // its clients, and a client keeps the Promise constructor it finds.
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('pg-pool-client-promise.js')], {
+    env: cleanEnv({ LEAK_AGENT_LEVEL: 'full', LEAK_AGENT_STDERR: 'off' }),
+  });
+  assert.equal(ran.code, 0, ran.stderr);
+  const m = /^(\d+) of (\d+) clients hold the real Promise\n$/.exec(ran.stdout);
+  assert.ok(m, ran.stdout);
+  assert.ok(Number(m[2]) >= 3, ran.stdout);
+  assert.equal(m[1], m[2], ran.stdout);
+});
