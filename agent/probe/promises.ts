@@ -53,6 +53,13 @@ const PROMISE: HandleKind = {
     return live?.state === 'pending' ? undefined : live;
   },
 };
+/**
+ * A root promise made inside a library, called from user code (its site has a library frame): abandoned
+ * only if something awaited it. Nothing waits for a library's bookkeeping promise (tarn settles each free
+ * resource's deferred only when it is acquired again, and `destroy()` drops them pending), while an awaited
+ * one that never settles (generic-pool's `drain()`) still is.
+ */
+const LIBRARY_PROMISE: HandleKind = { ...PROMISE, abandonedOnlyIfAwaited: true };
 /** The settled hook is turned on again at most this often. */
 const SETTLED_HOOK_TOGGLE_MS = 1000;
 
@@ -103,7 +110,7 @@ export function installPromiseHooks(ctx: ProbeContext): void {
       // An ES module's own evaluation promise (top-level await) is created "at" 1:1 of the module with no
       // function: it is the module system's, not the user's.
       const moduleEvaluation = record.frame.line === 1 && record.frame.column === 1 && record.frame.function === null && !record.frame.file.startsWith('[eval');
-      if (site !== 0 && record.user && !moduleEvaluation) registry.track(promise, PROMISE, site);
+      if (site !== 0 && record.user && !moduleEvaluation) registry.track(promise, record.library !== null ? LIBRARY_PROMISE : PROMISE, site);
     } catch {
       // never throw into the app
     } finally {

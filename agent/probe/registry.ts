@@ -48,6 +48,12 @@ export interface HandleKind {
    * as observed (see `Registry.settledHook`).
    */
   observedByHook?: boolean;
+  /**
+   * Collected while pending, it counts as abandoned only if something waited for it (a `then` or an
+   * `await`: `Registry.react`). For the promises a library makes for its own bookkeeping: tarn's deferred
+   * for each free resource is never settled and goes with the pool at `destroy()`, which nothing waits for.
+   */
+  abandonedOnlyIfAwaited?: boolean;
 }
 
 const DONE_STATES: ReadonlySet<HandleState> = new Set(['fulfilled', 'rejected', 'released', 'closed', 'destroyed']);
@@ -648,7 +654,8 @@ export class Registry {
     if (entry.kind.type === 'pool') return;
     this.#entries.delete(id);
     const observed = entry.kind.observed && (!entry.kind.observedByHook || entry.id >= this.#hookObservedFrom);
-    if (ABANDON_KINDS.has(entry.kind.type) && (observed || entry.watched) && !DONE_STATES.has(entry.state)) {
+    const waitedFor = !entry.kind.abandonedOnlyIfAwaited || entry.reactions > 0;
+    if (ABANDON_KINDS.has(entry.kind.type) && (observed || entry.watched) && !DONE_STATES.has(entry.state) && waitedFor) {
       const counters = this.#counters.get(entry.site * 64 + typeIndex(entry.kind.type));
       if (counters) {
         counters.abandoned++;

@@ -21,8 +21,8 @@ async function leaky(name: string, options: { onlyFiles?: boolean; args?: string
   return report;
 }
 
-async function clean(name: string, env?: NodeJS.ProcessEnv): Promise<void> {
-  const { report, ran } = await leakAgentRun(['node', fixture(name)], ARGS, env);
+async function clean(name: string, env?: NodeJS.ProcessEnv, args = ARGS): Promise<void> {
+  const { report, ran } = await leakAgentRun(['node', fixture(name)], args, env);
   assertContract(report);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
   assert.equal(ran.code, 0, ran.stderr);
@@ -52,6 +52,10 @@ test('case 4 tarn: the reaping interval keeps the process alive, reported at the
   assert.equal(report.reason, 'timeout');
 });
 test('case 4 tarn fixed: empty', () => clean('tarn-never-destroyed-fixed.js'));
+test('case 4 tarn fixed, at `full` (leak-agent run\'s default): empty', () =>
+  // tarn's deferred for each free resource never settles and goes with the pool at destroy(): nothing
+  // awaited it, so it is no abandoned promise (it was reported at the release() line).
+  clean('tarn-never-destroyed-fixed.js', undefined, ['--level', 'full', '--timeout', '3', '--threshold', '300']));
 
 test('case 5 pg-pool through its Client option: unreleased at the leaking connect(), unsettled at the waiting one', async () => {
   const report = await leaky('pg-pool-fake-client.js');

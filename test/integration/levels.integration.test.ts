@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leakAgentRun, assertContract, assertFindingsMatchMarkers, ROOT } from './harness';
 
@@ -24,6 +26,50 @@ test('full under churn: a pending promise made before it is still reported at it
 
 test('full under churn, fixed: empty (promises settled while the settled hook was off are not taken for abandoned)', async () => {
   const { report, ran } = await leakAgentRun(['node', fixture('promise-churn-fixed.js')], FULL);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+});
+
+/** A folder with a library in node_modules (`bookkeeper`) and the given user files. */
+function withLibrary(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leak-agent-lib-'));
+  mkdirSync(join(dir, 'node_modules', 'bookkeeper'), { recursive: true });
+  writeFileSync(join(dir, 'node_modules', 'bookkeeper', 'package.json'), '{"name":"bookkeeper","version":"1.0.0","main":"index.js"}\n');
+  writeFileSync(
+    join(dir, 'node_modules', 'bookkeeper', 'index.js'),
+    [
+      "'use strict';",
+      '// A deferred per entry, settled only when the entry is used again (as tarn does for each free resource).',
+      'const books = new Map();',
+      'exports.keepBooks = (key) => { const d = {}; d.promise = new Promise((resolve) => { d.resolve = resolve; }); books.set(key, d); };',
+      'exports.closeBooks = () => books.clear();',
+      '// A promise the caller waits for, which never settles.',
+      'exports.waitForever = () => new Promise(() => {});',
+      '',
+    ].join('\n'),
+  );
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+test('full: a promise a library made, that the app awaited and that never settled, is reported at the app\'s line', async () => {
+  const dir = withLibrary({
+    'main.js': ["'use strict';", "const lib = require('bookkeeper');", 'async function main() {', '  await lib.waitForever();', '}', 'main();', ''].join('\n'),
+  });
+  const { report, ran } = await leakAgentRun(['node', join(dir, 'main.js')], FULL);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  const at = report.findings.find((f) => f.kind === 'unsettled' && f.resource === 'promise' && f.site.file === join(dir, 'main.js') && f.site.line === 4);
+  assert.ok(at, report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`).join(' | '));
+  assert.match(at.libraryFrame?.file ?? '', /node_modules\/bookkeeper\//);
+});
+
+test('full: a library\'s own never-settled promises that nothing awaited, dropped with it: empty', async () => {
+  const dir = withLibrary({
+    'main.js': ["'use strict';", "const lib = require('bookkeeper');", "lib.keepBooks('a');", "lib.keepBooks('b');", 'lib.closeBooks();', ''].join('\n'),
+  });
+  const { report, ran } = await leakAgentRun(['node', join(dir, 'main.js')], FULL);
   assertContract(report);
   assert.equal(ran.code, 0, ran.stderr);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
