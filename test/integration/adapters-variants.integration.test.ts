@@ -51,3 +51,27 @@ test('a pool resource made inside an observed acquisition keeps the real global 
   assert.ok(Number(m[2]) >= 3, ran.stdout);
   assert.equal(m[1], m[2], ran.stdout);
 });
+
+test('a tarn resource made inside a sampled acquire() keeps the real global Promise', async () => {
+  const ran = await runProcess(process.execPath, ['--require', AGENT, fixture('tarn-create-promise.js')], {
+    env: cleanEnv({ LEAK_AGENT_LEVEL: 'sample', LEAK_AGENT_STDERR: 'off' }),
+  });
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(ran.stdout, '3 of 3 resources saw the real Promise\n');
+});
+
+test('generic-pool: acquisitions awaited together, all but one released at once: the one kept is reported at its line', async () => {
+  const file = fixture('generic-pool-batch.js');
+  const { report, ran } = await leakAgentRun(['node', file], ARGS);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assertFindingsMatchMarkers(report, [file]);
+  assert.equal(report.findings[0].count, 1);
+});
+
+test('generic-pool: the same batch all released: empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('generic-pool-batch-fixed.js')], ARGS);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+});

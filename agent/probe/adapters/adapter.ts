@@ -53,28 +53,34 @@ export interface PoolAdapter {
    * How a task's settlement is learnt. `then`: the library's own thenable, which has no unhandled-rejection
    * semantics to disturb, so a reaction can be attached. `inspect` (native promises): read lazily when a
    * report asks, because attaching a reaction would mark a rejection handled and change the app.
-   * `observe`: the resolve/reject functions of the promise the library constructs during the call are
-   * watched (see {@link observeCall}); read lazily as well, as a fallback. `result`: the task settles as
-   * its function's result does (the library awaits that result itself, so a reaction on it changes nothing
-   * for the app), learnt from the function's return value; needs `taskFunctionArg`.
+   * `result`: the task settles as its function's result does (the library awaits that result itself, so a
+   * reaction on it changes nothing for the app), learnt from the function's return value; needs
+   * `taskFunctionArg`.
    */
-  taskSettlement: 'then' | 'inspect' | 'observe' | 'result';
+  taskSettlement: 'then' | 'inspect' | 'result';
   /** Index of the argument that is the task function: the task is `running` once the library calls it. */
   taskFunctionArg?: number;
   /** Pool methods that start an acquisition (a promise of a resource, or an object holding one). */
   acquire?: string[];
+  /**
+   * Where the acquisition's promise is in what an acquire method returns, when that is not the promise
+   * itself (tarn: its PendingOperation's `promise`).
+   */
+  acquiredPromise?(returned: object): unknown;
+  /**
+   * Learn what a promise-style acquisition resolves with during the call (observe.ts: the global Promise is
+   * swapped for an observing one for the call's duration) instead of lazily afterwards (#acquireLazily,
+   * the default, which touches nothing): for a pool whose resource must be known by a report made at exit,
+   * that has no release method and no in-use count to settle its acquisitions by (undici: the response
+   * body). Whatever stores `global.Promise` during such a call keeps the observing one.
+   */
+  observeAcquisition?: boolean;
   /** The resource in the value an acquisition resolves with (undici: the response `body`). Default: the value. */
   resourceOf?(value: unknown): unknown;
   /** Pool methods whose first argument is a resource handed back (released or destroyed). */
   release?: string[];
   /** Lazy reader of a held resource (undici: a body read to the end or destroyed is released). */
   resourceState?(resource: object): LiveState | undefined;
-  /**
-   * The pool property holding the Promise constructor the library captured at construction (generic-pool
-   * `_Promise`, pg-pool `Promise`). Such a pool's acquisitions are resolved lazily (#acquireLazily): the
-   * property is never swapped (observe.ts), which would slow the library's every later promise.
-   */
-  promiseProperty?: string;
   /** Optional reader of the pool's live state (destroyed flags, thread counts). */
   poolState?(pool: object): LiveState | undefined;
   /**
@@ -233,7 +239,7 @@ export class AdapterInstaller {
     return sampler;
   }
 
-  /** Sampled acquisitions whose resource is not known yet (pools with `promiseProperty`; see #acquireLazily). */
+  /** Sampled acquisitions whose resource is not known yet (promise-style; see #acquireLazily). */
   readonly #unresolved: Unresolved[] = [];
   /**
    * Seen fulfilled, its value still to come from a `then` (one microtask later). At a report the app may be
@@ -522,7 +528,7 @@ export class AdapterInstaller {
 
   /**
    * One sampled submit: the task function argument (if the adapter names one) is wrapped to learn when it starts,
-   * the call runs inside an observation window (for `observe`), and the returned task is tracked.
+   * and the returned task is tracked.
    */
   #runTracked(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, poolId: number, skipAbove: Function): unknown {
     const ctx = this.#ctx;
@@ -539,23 +545,13 @@ export class AdapterInstaller {
     ctx.activePool = poolId;
     let task: unknown;
     try {
-      if (adapter.taskSettlement === 'observe') {
-        const { result, window } = observeCall(() => Reflect.apply(original, thisArg, callArgs));
-        task = result;
-        this.#trackTask(adapter, task, poolId, skipAbove, call);
-        if (call.id !== 0) {
-          const observer = this.#taskObserver(call.id);
-          if (!bindWindow(window, task, observer)) this.#ctx.registry.watch(call.id, false);
-        }
-      } else {
-        task = Reflect.apply(original, thisArg, callArgs);
-        this.#trackTask(adapter, task, poolId, skipAbove, call);
-        if (fromResult && call.id !== 0) {
-          // Watched until the function's result settles; a task whose function never ran (a cleared queue)
-          // and is collected was abandoned.
-          ctx.registry.watch(call.id, true);
-          if (call.outcome !== null) this.#settleFromResult(call.id, call.outcome.threw, call.outcome.value);
-        }
+      task = Reflect.apply(original, thisArg, callArgs);
+      this.#trackTask(adapter, task, poolId, skipAbove, call);
+      if (fromResult && call.id !== 0) {
+        // Watched until the function's result settles; a task whose function never ran (a cleared queue)
+        // and is collected was abandoned.
+        ctx.registry.watch(call.id, true);
+        if (call.outcome !== null) this.#settleFromResult(call.id, call.outcome.threw, call.outcome.value);
       }
     } finally {
       ctx.activePool = outer;
@@ -626,22 +622,6 @@ export class AdapterInstaller {
     }
   }
 
-  #taskObserver(id: number): CallObserver {
-    const registry = this.#ctx.registry;
-    registry.watch(id, true);
-    return {
-      resolved(value) {
-        // Resolved with a promise: the library started the work and now follows it (p-limit), unseen.
-        if (isNativePromise(value)) {
-          registry.mark(id, 'running');
-          registry.watch(id, false);
-        } else registry.settle(id, 'fulfilled');
-      },
-      rejected(reason) {
-        registry.settle(id, 'rejected', errorName(reason));
-      },
-    };
-  }
 
   #trackTask(adapter: PoolAdapter, task: unknown, poolId: number, skipAbove: Function, call: CallState): void {
     try {
@@ -696,13 +676,19 @@ export class AdapterInstaller {
     });
   }
 
-  /** A sampled acquisition: its site, its record, and what the library resolves it with. */
+  /**
+   * A sampled acquisition: its site, its record, and what the library resolves it with. A promise (or an
+   * object holding one) is tracked as it is and resolved lazily (#acquireLazily), or observed during the
+   * call (`observeAcquisition`); a callback-style call (pg-pool's own `query` calls `connect(cb)`) by its
+   * callback.
+   */
   #acquireTracked(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, skipAbove: Function): unknown {
     const ctx = this.#ctx;
     if (adapter.inUse && thisArg !== null && typeof thisArg === 'object') this.#checkPressure(adapter, thisArg);
     const poolId = this.#poolIdOf(adapter, thisArg, skipAbove);
     const last = args.length > 0 ? args[args.length - 1] : undefined;
-    if (adapter.promiseProperty !== undefined && typeof last !== 'function') return this.#acquireLazily(adapter, original, thisArg, args, poolId, skipAbove);
+    const callback = typeof last === 'function';
+    if (!callback && !adapter.observeAcquisition) return this.#acquireLazily(adapter, original, thisArg, args, poolId, skipAbove);
     const call = new CallState();
     let early: { which: 'resolved' | 'rejected'; value: unknown } | null = null;
     const observer: CallObserver = {
@@ -715,7 +701,6 @@ export class AdapterInstaller {
         else ctx.registry.settle(call.id, 'rejected', errorName(reason));
       },
     };
-    const callback = typeof last === 'function';
     if (callback) {
       const copy = Array.prototype.slice.call(args);
       copy[copy.length - 1] = wrapCallback(last as AnyFunction, observer);
@@ -724,27 +709,25 @@ export class AdapterInstaller {
     const outer = ctx.activePool;
     ctx.activePool = poolId;
     try {
-      // A pool with its own Promise property comes here only for a callback-style call (its promise calls
-      // go to #acquireLazily), and the callback is what is watched: no window, so the global Promise stays
-      // the original during the call. A library that keeps `global.Promise` when it makes a resource
-      // (pg's Client stores it as its `_Promise`, and pg-pool makes clients inside `connect(cb)`) kept the
+      // A callback-style call is watched by its callback: no window, so the global Promise stays the
+      // original during the call. A library that keeps `global.Promise` when it makes a resource (pg's
+      // Client stores it as its `_Promise`, and pg-pool makes clients inside `connect(cb)`) kept the
       // observing Proxy for good: every later promise of that client went through its construct trap.
       const { result, window } = callback ? { result: Reflect.apply(original, thisArg, args), window: null } : observeCall(() => Reflect.apply(original, thisArg, args));
       try {
         // Callback style: the pool's own object is not what the app holds; the call site is enough.
         const handle = result !== null && typeof result === 'object' ? result : null;
-        if (handle !== null || callback) {
-          const id = ctx.registry.track(handle, this.#kindsOf(adapter).resource, ctx.sites.capture(skipAbove), poolId, 'queued');
-          if (id !== 0) {
-            ctx.registry.mark(id, 'queued');
-            call.id = id;
-            if (window !== null && !bindWindow(window, result, observer)) ctx.registry.forget(id); // nothing to learn from: not tracked
-            const e = early as { which: 'resolved' | 'rejected'; value: unknown } | null;
-            early = null;
-            if (e !== null) {
-              if (e.which === 'resolved') this.#handedOut(adapter, id, e.value);
-              else ctx.registry.settle(id, 'rejected', errorName(e.value));
-            }
+        if (handle === null && !callback) return result;
+        const id = ctx.registry.track(handle, this.#kindsOf(adapter).resource, ctx.sites.capture(skipAbove), poolId, 'queued');
+        if (id !== 0) {
+          ctx.registry.mark(id, 'queued');
+          call.id = id;
+          if (window !== null && !bindWindow(window, result, observer)) ctx.registry.forget(id); // nothing to learn from: not tracked
+          const e = early as { which: 'resolved' | 'rejected'; value: unknown } | null;
+          early = null;
+          if (e !== null) {
+            if (e.which === 'resolved') this.#handedOut(adapter, id, e.value);
+            else ctx.registry.settle(id, 'rejected', errorName(e.value));
           }
         }
       } catch {
@@ -757,13 +740,13 @@ export class AdapterInstaller {
   }
 
   /**
-   * A sampled acquisition of a pool that makes its promises with the Promise constructor it captured
-   * (`promiseProperty`: generic-pool, pg-pool). Swapping that property for one call, as `observeCall` does,
-   * changes the field's value on the pool object, and V8 then runs every later `new this._Promise` of the
-   * library on a slower path: generic-pool's acquire/release loop ran at 0.92 of its speed instead of 0.99
-   * (8 ABBA pairs). So nothing of the library is touched: the acquisition's promise is tracked as it is, and
-   * what it resolved with is learnt afterwards (#resolvePending), at the pool's next acquire or release, a
-   * poll or a report.
+   * A sampled promise-style acquisition. Nothing of the app or the library is touched: the acquisition's
+   * promise is tracked as it is, and what it resolved with is learnt afterwards (#resolvePending), at the
+   * pool's next acquire or release, a poll or a report. (Learning it during the call instead meant swapping
+   * a Promise constructor for an observing one: the pool's own field slowed the library's every later
+   * promise, generic-pool's acquire/release loop ran at 0.92 of its speed instead of 0.99, 8 ABBA pairs; and
+   * the global one was kept by whatever stored `global.Promise` during the call, such as a database client
+   * a pool's `create` made, whose every later promise then went through the observing Proxy.)
    */
   #acquireLazily(adapter: PoolAdapter, original: AnyFunction, thisArg: unknown, args: ArrayLike<unknown>, poolId: number, skipAbove: Function): unknown {
     const ctx = this.#ctx;
@@ -776,12 +759,13 @@ export class AdapterInstaller {
       ctx.activePool = outer;
     }
     try {
-      if (isNativePromise(result) && this.#unresolved.length < MAX_UNRESOLVED) {
-        const id = ctx.registry.track(result as object, this.#kindsOf(adapter).resourceUnresolved, ctx.sites.capture(skipAbove), poolId, 'queued');
+      const promise = adapter.acquiredPromise && result !== null && typeof result === 'object' ? adapter.acquiredPromise(result) : result;
+      if (isNativePromise(promise) && this.#unresolved.length < MAX_UNRESOLVED) {
+        const id = ctx.registry.track(promise as object, this.#kindsOf(adapter).resourceUnresolved, ctx.sites.capture(skipAbove), poolId, 'queued');
         if (id !== 0) {
           ctx.registry.mark(id, 'queued');
           const pool = adapter.inUse && thisArg !== null && typeof thisArg === 'object' ? new WeakRef(thisArg) : null;
-          this.#unresolved.push({ id, adapter, promise: new WeakRef(result as object), pool, seenFulfilledAt: -1 });
+          this.#unresolved.push({ id, adapter, promise: new WeakRef(promise as object), pool, seenFulfilledAt: -1 });
         }
       }
     } catch {
@@ -919,7 +903,7 @@ export class AdapterInstaller {
     this.#ctx.patcher.wrap(proto, method, (original) =>
       function release(this: unknown) {
         /* eslint-disable prefer-rest-params */
-        if (installer.#heldCount !== 0 || installer.#unresolved.length !== 0) released(installer, arguments[0]);
+        if (installer.#heldCount !== 0 || installer.#unresolved.length !== 0 || installer.#awaitingValue.size !== 0) released(installer, arguments[0]);
         switch (arguments.length) {
           case 1:
             return original.call(this, arguments[0]);
@@ -952,9 +936,12 @@ export class AdapterInstaller {
   #released(resource: unknown): void {
     try {
       if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) return;
-      if (this.#unresolved.length !== 0) {
+      // Numbered while any sampled acquisition's resource is not known yet, including those seen fulfilled
+      // whose value has not come (#resolvePending): three acquisitions awaited together, then all three
+      // released at once, left two of them held.
+      if (this.#unresolved.length !== 0 || this.#awaitingValue.size !== 0) {
         this.#lastRelease.set(resource, ++this.#releaseSeq);
-        this.#resolvePending(true);
+        if (this.#unresolved.length !== 0) this.#resolvePending(true);
       }
       if (!this.#held.delete(resource)) return;
       this.#heldCount--;

@@ -1,7 +1,6 @@
 /**
  * generic-pool (3.x): `createPool(factory, opts)` (or `new Pool(...)`); `acquire()` returns a native promise
- * of a resource, handed back with `release(resource)` or `destroy(resource)`; `use(fn)` does both. The pool
- * captured its Promise constructor at construction (`_Promise`), so that property is observed too.
+ * of a resource, handed back with `release(resource)` or `destroy(resource)`; `use(fn)` does both.
  * `drain()` and `clear()` return promises that must settle: `drain()` waits for every borrowed resource,
  * so one never released makes it pend forever (coopernurse/node-pool #172, #178).
  * @internal
@@ -16,6 +15,5 @@ export const genericPool: PoolAdapter = {
   release: ['release', 'destroy'],
   submit: ['drain', 'clear'],
   taskSettlement: 'inspect',
-  promiseProperty: '_Promise',
   inUse: (pool) => (pool as { borrowed: number }).borrowed,
 };

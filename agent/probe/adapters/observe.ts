@@ -5,8 +5,9 @@
  * inside the agent would change timing), and V8 offers no way to read a promise's value from outside. But
  * a library that returns a promise built it with `new Promise(executor)` during the call, and the executor's
  * `resolve`/`reject` are what the library calls later. So, for the duration of one synchronous call made
- * through an adapter (an `acquire()`, a `limit(fn)`: sampled calls only), the global Promise constructor
- * is swapped for a Proxy whose construct trap hands the executor wrapped `resolve`/`reject` functions:
+ * through an adapter (a sampled `request()` of undici, the one adapter that asks for it with
+ * `observeAcquisition`), the global Promise constructor is swapped for a Proxy whose construct trap hands
+ * the executor wrapped `resolve`/`reject` functions:
  *
  *   app ── pool.acquire() ──▶ [window: Promise = observing proxy] ──▶ library: new Promise(executor)
  *                                                                         │ executor(resolve', reject')
@@ -17,10 +18,10 @@
  * the window are the originals bound to the original constructor, so `Promise.resolve(p)` still returns
  * `p` itself and adds no tick. Windows nest; the swap is undone in `finally`.
  *
- * A callback-style call (last argument a function, as pg-pool's own `query` calls `connect(cb)`) is
- * observed by wrapping that callback instead. A Promise constructor a pool captured in a property
- * (generic-pool `_Promise`) is never swapped: writing that field slowed the library's every later promise
- * (adapter.ts #acquireLazily resolves those pools' acquisitions instead).
+ * Whatever stores `global.Promise` during the window keeps the proxy (it stays transparent, but each of its
+ * promises then goes through the trap), which is why the other pools' promise-style acquisitions are read
+ * lazily instead (adapter.ts #acquireLazily). A callback-style call (last argument a function, as pg-pool's
+ * own `query` calls `connect(cb)`) opens no window: wrapping that callback is enough (`wrapCallback`).
  * @internal
  */
 import { types } from 'node:util';

@@ -1,9 +1,8 @@
 /**
  * pg-pool (3.x), and `pg.Pool` (a subclass bound to `pg.Client`): `connect()` hands out a client (promise
  * or callback), which goes back with `client.release()`; that per-checkout function calls the pool's
- * `_release(client, …)`, which is what is watched (the client object is the app's, not patched). The
- * pool captured its Promise constructor (`Promise` property). `query()` checks a client out and back in
- * (through `connect(cb)`); `end()` ends the pool.
+ * `_release(client, …)`, which is what is watched (the client object is the app's, not patched).
+ * `query()` checks a client out and back in (through `connect(cb)`); `end()` ends the pool.
  * @internal
  */
 import type { PoolAdapter } from './adapter';
@@ -16,6 +15,5 @@ export const pgPool: PoolAdapter = {
   submit: ['query'],
   destroy: ['end'],
   taskSettlement: 'inspect',
-  promiseProperty: 'Promise',
   inUse: (pool) => (pool as { totalCount: number; idleCount: number }).totalCount - (pool as { idleCount: number }).idleCount,
 };

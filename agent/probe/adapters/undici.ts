@@ -18,6 +18,9 @@ export const undici: PoolAdapter = {
   library: 'undici',
   classes: ['Pool', 'Agent', 'Client', 'BalancedPool'],
   acquire: ['request'],
+  // The body must be known by a report at exit, and undici has no release call or in-use count to settle
+  // a lazily read acquisition by.
+  observeAcquisition: true,
   resourceOf(value: unknown): unknown {
     return value !== null && typeof value === 'object' ? (value as { body?: unknown }).body : undefined;
   },
