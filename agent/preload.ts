@@ -224,7 +224,8 @@ function makeReport(probe: Probe, config: AgentConfig, reason: ReportReason, lin
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { buildReport } = require('../collector/report') as typeof import('../collector/report');
   const state = probe.read({ gc: true });
-  const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version });
+  const runningAtExit = reason === 'exit' ? probe.runningFunctions() : undefined;
+  const report = buildReport(state, { reason, thresholdMs: config.thresholdMs, argv: process.argv.slice(1), node: process.version, runningAtExit });
   const link = report.findings.length > 0 || config.channel || threadStates || probe.liveThreads().length > 0 ? linkFor() : null;
   if (!link) return report;
   const ids = report.findings.flatMap((f) => f.samples ?? []);

@@ -22,6 +22,12 @@ import { SAMPLES_PER_FINDING } from './tags';
 export interface BuildOptions {
   reason: ReportReason;
   thresholdMs: number;
+  /**
+   * At an `exit` report, the app's functions on the stack when `process.exit()` was called (sync and async
+   * frames): an async function's own promise that is pending because it is still running (or awaiting the
+   * one that is) is no finding: `async function main() { …; process.exit(0); }` leaves main's pending.
+   */
+  runningAtExit?: ReadonlyArray<{ file: string; function: string }>;
   argv?: string[];
   node?: string;
 }
@@ -75,7 +81,8 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
     case 'promise':
       // A plain promise pending for long is normal while the app works (an async main, a long poll);
       // it is a finding when nothing can settle it any more, or when a report is asked for.
-      return PENDING.has(record.state) && overdue && options.reason !== 'threshold' ? 'unsettled' : null;
+      if (!PENDING.has(record.state) || !overdue || options.reason === 'threshold') return null;
+      return options.reason === 'exit' && madeByRunning(state, record.site, options.runningAtExit) ? null : 'unsettled';
     case 'resource':
       if (!PENDING.has(record.state) || !overdue) return null;
       return record.state === 'queued' ? 'unsettled' : 'unreleased';
@@ -91,6 +98,18 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
       if (record.type === 'timer' && (record.delayMs ?? 0) < SHORT_TIMER_MS && age < options.thresholdMs) return null;
       return PENDING.has(record.state) && record.keepsProcessAlive && asked ? 'unreleased' : null;
   }
+}
+
+/**
+ * True when the promise was made in a function that was still on the stack (or awaiting one that was) when
+ * the app called `process.exit()`: by file and function name, so a promise a running async function made
+ * of its own (`new Promise(() => {})` in main itself) is taken for main's and not reported at that exit.
+ */
+function madeByRunning(state: ProbeState, site: number, running: BuildOptions['runningAtExit']): boolean {
+  if (!running || running.length === 0) return false;
+  const frame = state.sites[site]?.frame;
+  if (!frame || frame.function === null) return false;
+  return running.some((r) => r.file === frame.file && r.function === frame.function);
 }
 
 function frameOf(state: ProbeState, site: number): Frame {

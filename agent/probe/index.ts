@@ -9,7 +9,7 @@ import type { Level, ProbeState } from '../../collector/probe-state';
 import { Patcher } from './patcher';
 import { LazyBuiltins, loadedWorkerThreads, workerThreads } from './builtins';
 import { Registry } from './registry';
-import { SiteTable } from './sites';
+import { SiteTable, captureDeepFrames } from './sites';
 import { ThreadSampler, type ProbeContext } from './context';
 import { installHandles } from './handles';
 import { AdapterInstaller } from './adapters/adapter';
@@ -159,6 +159,21 @@ export class Probe {
       } catch {
         // a hook is never worth a failed read
       }
+    }
+  }
+
+  /**
+   * The app's functions on the stack now, its synchronous frames and the async functions awaiting them
+   * (V8's async frames), as file and function name; called from an `exit` listener, these are what
+   * `process.exit()` was called from. Never throws.
+   */
+  runningFunctions(): { file: string; function: string }[] {
+    try {
+      const running: { file: string; function: string }[] = [];
+      for (const frame of captureDeepFrames(this.runningFunctions)) if (frame.function !== null) running.push({ file: frame.file, function: frame.function });
+      return running;
+    } catch {
+      return [];
     }
   }
 

@@ -71,6 +71,11 @@ export function captureFrames(skipAbove: Function): Frame[] {
   return captureRawFrames(skipAbove).map(toFrame);
 }
 
+/** As `captureFrames`, always at the deep limit (async frames included, as V8 gives them). */
+export function captureDeepFrames(skipAbove: Function): Frame[] {
+  return captureRaw(skipAbove, DEEP_CAPTURE_LIMIT).frames.map(toFrame);
+}
+
 /** A frame still as its CallSite (only inside one capture: a CallSite holds the app's function and receiver). */
 interface RawFrame {
   cs: CallSite;

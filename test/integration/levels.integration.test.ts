@@ -31,6 +31,23 @@ test('full under churn, fixed: empty (promises settled while the settled hook wa
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
 });
 
+test('full: process.exit() from inside async functions leaves their own promises pending: empty', async () => {
+  const { report, ran } = await leakAgentRun(['node', fixture('exit-in-async.js')], FULL);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(report.reason, 'exit');
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+});
+
+test('full: at that exit, a never-settling promise made by a function that has returned is reported at its line', async () => {
+  const file = fixture('exit-hang.js');
+  const { report, ran } = await leakAgentRun(['node', file], FULL);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.equal(report.reason, 'exit');
+  assertFindingsMatchMarkers(report, [file]);
+});
+
 /** A folder with a library in node_modules (`bookkeeper`) and the given user files. */
 function withLibrary(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'leak-agent-lib-'));

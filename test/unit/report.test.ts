@@ -92,3 +92,16 @@ test('mergeReports concatenates processes and keeps the contract', () => {
   assert.equal(m.findings[0].keepsProcessAlive, true, 'what keeps the process alive comes first');
   assert.equal(m.findings[0].pid, 43);
 });
+
+test('at an exit, a pending promise made in a function still running when process.exit() was called is no finding', () => {
+  const mains = handle({ id: 1, type: 'promise', site: 1 }); // made in main (/app/a.js)
+  const other = handle({ id: 2, type: 'promise', site: 2 }); // made in Foo.call
+  const running = [{ file: '/app/a.js', function: 'main' }];
+  const exit = buildReport(state([mains, other]), { reason: 'exit', thresholdMs: 1000, runningAtExit: running });
+  assert.deepEqual(exit.findings.map((f) => f.site.function), ['Foo.call']);
+  // the same function in another file is another function
+  const elsewhere = buildReport(state([mains]), { reason: 'exit', thresholdMs: 1000, runningAtExit: [{ file: '/app/b.js', function: 'main' }] });
+  assert.equal(elsewhere.findings.length, 1);
+  // only an exit is about the stack: at the quiet point nothing runs, and nothing can settle main's promise
+  assert.equal(buildReport(state([mains]), { reason: 'quiet', thresholdMs: 1000, runningAtExit: running }).findings.length, 1);
+});
