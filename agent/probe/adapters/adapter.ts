@@ -622,7 +622,6 @@ export class AdapterInstaller {
     }
   }
 
-
   #trackTask(adapter: PoolAdapter, task: unknown, poolId: number, skipAbove: Function, call: CallState): void {
     try {
       if (task === null || typeof task !== 'object') return;
