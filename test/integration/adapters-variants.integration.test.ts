@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, AGENT, leakAgentRun, assertFindingsMatchMarkers, assertContract, runProcess, cleanEnv } from './harness';
+import { ROOT, AGENT, leakAgentRun, assertFindingsMatchMarkers, assertContract, runProcess, cleanEnv, assertRunFindsMarkers, assertRunIsClean } from './harness';
 import type { Report } from '../../collector/report-model';
 
 const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'adapters', name);
@@ -61,17 +61,10 @@ test('a tarn resource made inside a sampled acquire() keeps the real global Prom
 });
 
 test('generic-pool: acquisitions awaited together, all but one released at once: the one kept is reported at its line', async () => {
-  const file = fixture('generic-pool-batch.js');
-  const { report, ran } = await leakAgentRun(['node', file], ARGS);
-  assertContract(report);
-  assert.equal(ran.code, 0, ran.stderr);
-  assertFindingsMatchMarkers(report, [file]);
+  const report = await assertRunFindsMarkers(fixture('generic-pool-batch.js'), ARGS);
   assert.equal(report.findings[0].count, 1);
 });
 
 test('generic-pool: the same batch all released: empty', async () => {
-  const { report, ran } = await leakAgentRun(['node', fixture('generic-pool-batch-fixed.js')], ARGS);
-  assertContract(report);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+  await assertRunIsClean(fixture('generic-pool-batch-fixed.js'), ARGS);
 });

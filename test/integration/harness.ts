@@ -122,3 +122,24 @@ export function assertContract(report: Report): void {
     assert.ok(Array.isArray(f.stack));
   }
 }
+
+/**
+ * `leak-agent run` on `node <file>` with `args`: the program exits 0, the report keeps its contract, and
+ * its findings are exactly the file's `// leak:` markers. Returns the report for further checks.
+ */
+export async function assertRunFindsMarkers(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Report> {
+  const { report, ran } = await leakAgentRun(['node', file], args, env);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assertFindingsMatchMarkers(report, [file]);
+  return report;
+}
+
+/** `leak-agent run` on `node <file>` with `args`: the program exits 0 and the report is empty. */
+export async function assertRunIsClean(file: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Report> {
+  const { report, ran } = await leakAgentRun(['node', file], args, env);
+  assertContract(report);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+  return report;
+}

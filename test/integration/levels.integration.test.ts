@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leakAgentRun, assertContract, assertFindingsMatchMarkers, ROOT } from './harness';
+import { leakAgentRun, assertContract, assertFindingsMatchMarkers, assertRunFindsMarkers, assertRunIsClean, ROOT } from './harness';
 
 const fixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'levels', name);
 const FULL = ['--level', 'full', '--timeout', '20'];
@@ -32,20 +32,13 @@ test('full under churn, fixed: empty (promises settled while the settled hook wa
 });
 
 test('full: process.exit() from inside async functions leaves their own promises pending: empty', async () => {
-  const { report, ran } = await leakAgentRun(['node', fixture('exit-in-async.js')], FULL);
-  assertContract(report);
-  assert.equal(ran.code, 0, ran.stderr);
+  const report = await assertRunIsClean(fixture('exit-in-async.js'), FULL);
   assert.equal(report.reason, 'exit');
-  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
 });
 
 test('full: at that exit, a never-settling promise made by a function that has returned is reported at its line', async () => {
-  const file = fixture('exit-hang.js');
-  const { report, ran } = await leakAgentRun(['node', file], FULL);
-  assertContract(report);
-  assert.equal(ran.code, 0, ran.stderr);
+  const report = await assertRunFindsMarkers(fixture('exit-hang.js'), FULL);
   assert.equal(report.reason, 'exit');
-  assertFindingsMatchMarkers(report, [file]);
 });
 
 /** A folder with a library in node_modules (`bookkeeper`) and the given user files. */
@@ -86,10 +79,7 @@ test('full: a library\'s own never-settled promises that nothing awaited, droppe
   const dir = withLibrary({
     'main.js': ["'use strict';", "const lib = require('bookkeeper');", "lib.keepBooks('a');", "lib.keepBooks('b');", 'lib.closeBooks();', ''].join('\n'),
   });
-  const { report, ran } = await leakAgentRun(['node', join(dir, 'main.js')], FULL);
-  assertContract(report);
-  assert.equal(ran.code, 0, ran.stderr);
-  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
+  await assertRunIsClean(join(dir, 'main.js'), FULL);
 });
 
 const adapterFixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'adapters', name);
