@@ -68,3 +68,12 @@ test('generic-pool: acquisitions awaited together, all but one released at once:
 test('generic-pool: the same batch all released: empty', async () => {
   await assertRunIsClean(fixture('generic-pool-batch-fixed.js'), ARGS);
 });
+
+test('generic-pool: one acquisition kept among fifty pool.use() calls: reported at its line, the uses not', async () => {
+  const report = await assertRunFindsMarkers(fixture('generic-pool-use.js'), ARGS);
+  assert.equal(report.findings[0].count, 1);
+});
+
+test('generic-pool: fifty pool.use() calls on four resources: empty', async () => {
+  await assertRunIsClean(fixture('generic-pool-use-fixed.js'), ARGS);
+});

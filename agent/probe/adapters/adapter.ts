@@ -81,6 +81,12 @@ export interface PoolAdapter {
   release?: string[];
   /** Lazy reader of a held resource (undici: a body read to the end or destroyed is released). */
   resourceState?(resource: object): LiveState | undefined;
+  /**
+   * Whether the pool has `resource` out on loan now, by its own books. Read when the value of a lazily read
+   * acquisition comes (#resolvePending): a resource the pool holds as idle by then was handed back, though
+   * the release may have come before the acquisition was seen fulfilled. Must not change the pool.
+   */
+  isLent?(pool: object, resource: object): boolean;
   /** Optional reader of the pool's live state (destroyed flags, thread counts). */
   poolState?(pool: object): LiveState | undefined;
   /**
@@ -142,6 +148,19 @@ interface Kinds {
  * `fn` called on `thisArg` with the first `count` (0-3) of `a`, `b`, `c`: a wrapper's forwarding call by
  * count, which V8 inlines (it does not inline `Reflect.apply(fn, thisArg, arguments)`).
  */
+/** `adapter.isLent` for the resource in `value`, or undefined when it cannot tell. Never throws. */
+function lentNow(adapter: PoolAdapter, pool: object | undefined, value: unknown): boolean | undefined {
+  if (pool === undefined || adapter.isLent === undefined) return undefined;
+  try {
+    const resource = adapter.resourceOf ? adapter.resourceOf(value) : value;
+    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) return undefined;
+    const lent = adapter.isLent(pool, resource as object);
+    return typeof lent === 'boolean' ? lent : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function callByCount(fn: AnyFunction, thisArg: unknown, count: number, a: unknown, b: unknown, c: unknown): unknown {
   switch (count) {
     case 0:
@@ -817,8 +836,11 @@ export class AdapterInstaller {
             try {
               if (!this.#awaitingValue.delete(pending)) return; // settled by #settleIdle meanwhile
               const at = value !== null && typeof value === 'object' ? released.get(value) : undefined;
-              if (at !== undefined && at >= pending.seenFulfilledAt) registry.settle(pending.id, 'released');
-              else this.#handedOut(pending.adapter, pending.id, value, pending.pool?.deref());
+              const pool = pending.pool?.deref();
+              // Released after it was seen fulfilled, or back in the pool by the pool's own books (its
+              // release came first: with many acquisitions out, each is looked at only every few calls).
+              if ((at !== undefined && at >= pending.seenFulfilledAt) || lentNow(pending.adapter, pool, value) === false) registry.settle(pending.id, 'released');
+              else this.#handedOut(pending.adapter, pending.id, value, pool);
             } catch {
               // never throw into the app
             }
@@ -883,6 +905,16 @@ export class AdapterInstaller {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       registry.settle(id, 'fulfilled');
       return;
+    }
+    // A pool lends a resource to one holder at a time. Found held by another sampled acquisition (whose
+    // release this probe missed: its value came after that release), the older one's turn is over.
+    const holder = registry.idOf(resource);
+    if (holder !== 0 && holder !== id && registry.typeOf(holder) === 'resource') {
+      if (holder > id) {
+        registry.settle(id, 'released');
+        return;
+      }
+      registry.settle(holder, 'released');
     }
     registry.rebind(id, resource, this.#kindsOf(adapter).resource);
     registry.mark(id, 'running');

@@ -16,4 +16,5 @@ export const genericPool: PoolAdapter = {
   submit: ['drain', 'clear'],
   taskSettlement: 'inspect',
   inUse: (pool) => (pool as { borrowed: number }).borrowed,
+  isLent: (pool, resource) => (pool as { isBorrowedResource(r: object): boolean }).isBorrowedResource(resource),
 };

@@ -16,4 +16,9 @@ export const pgPool: PoolAdapter = {
   destroy: ['end'],
   taskSettlement: 'inspect',
   inUse: (pool) => (pool as { totalCount: number; idleCount: number }).totalCount - (pool as { idleCount: number }).idleCount,
+  // A client of the pool's that is not among its idle ones (`_clients`, `_idle`: pg-pool 3's own books).
+  isLent(pool, client) {
+    const p = pool as { _clients: unknown[]; _idle: { client: unknown }[] };
+    return p._clients.includes(client) && !p._idle.some((item) => item.client === client);
+  },
 };

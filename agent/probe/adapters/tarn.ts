@@ -16,5 +16,6 @@ export const tarn: PoolAdapter = {
   release: ['release'],
   destroy: ['destroy'],
   inUse: (pool) => (pool as { numUsed(): number }).numUsed(),
+  isLent: (pool, resource) => (pool as { used: { resource: unknown }[] }).used.some((u) => u.resource === resource),
   taskSettlement: 'inspect',
 };
