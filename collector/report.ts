@@ -7,7 +7,9 @@
  * - Otherwise (threshold, timeout, signal, request) pending work is a finding once older than the threshold.
  * - OS handles and pools are findings only when they keep the process alive and the report was asked while
  *   it runs (timeout, signal, request): a listening server is normal while the app works.
- * - Settled tasks still reachable right after a full GC are `retained`.
+ * - Settled tasks still reachable right after a full GC are `retained`, from two at one site: a single one
+ *   held is what a variable keeping the last result does, or a library's queue keeping its last node (p-limit
+ *   3's yocto-queue), not a leak.
  * - Tasks and resources collected while pending are `unsettled`/`unreleased` with an `abandoned` count.
  * - Pool acquisitions (`resource`) still waiting for a resource (`queued`) are `unsettled`; handed out and
  *   not handed back (`running`/`pending`) they are `unreleased`.
@@ -36,6 +38,8 @@ const PENDING = new Set(['pending', 'queued', 'running']);
 const SETTLED = new Set(['fulfilled', 'rejected']);
 /** One-shot timers shorter than this are not reported as keeping the process alive (they fire soon). */
 const SHORT_TIMER_MS = 1000;
+/** Settled tasks held at one site from which they are a `retained` finding (see the rules above). */
+const MIN_RETAINED = 2;
 const OS_HANDLES = new Set(['timer', 'interval', 'server', 'socket', 'worker', 'child-process']);
 /** Reactions on one pending promise from which their attaching site is a `growth` finding (the probe's first checkpoint). */
 const REACTIONS_GROWTH = 32;
@@ -283,6 +287,7 @@ function findingsOf(state: ProbeState, options: BuildOptions): Finding[] {
   }
   const findings: Finding[] = [];
   for (const group of groups.values()) {
+    if (group.kind === 'retained' && group.records.length < MIN_RETAINED) continue;
     const first = group.records[0];
     const type = first?.type ?? group.counters!.type;
     const library = first?.library ?? group.counters!.library;

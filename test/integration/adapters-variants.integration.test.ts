@@ -77,3 +77,7 @@ test('generic-pool: one acquisition kept among fifty pool.use() calls: reported 
 test('generic-pool: fifty pool.use() calls on four resources: empty', async () => {
   await assertRunIsClean(fixture('generic-pool-use-fixed.js'), ARGS);
 });
+
+test('p-limit: thirty tasks awaited together, results dropped: empty (one held by the queue\'s tail is no leak)', async () => {
+  await assertRunIsClean(fixture('p-limit-batch-fixed.mjs'), ARGS);
+});

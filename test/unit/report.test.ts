@@ -105,3 +105,11 @@ test('at an exit, a pending promise made in a function still running when proces
   // only an exit is about the stack: at the quiet point nothing runs, and nothing can settle main's promise
   assert.equal(buildReport(state([mains]), { reason: 'quiet', thresholdMs: 1000, runningAtExit: running }).findings.length, 1);
 });
+
+test('retained: two settled tasks held at one site are a finding, one is not (a variable keeping the last result)', () => {
+  const one = [handle({ id: 1, type: 'task', site: 2, state: 'fulfilled', settledAt: NOW - 4000 })];
+  assert.equal(buildReport(state(one), { reason: 'quiet', thresholdMs: 1000 }).findings.length, 0);
+  const two = [...one, handle({ id: 2, type: 'task', site: 2, state: 'fulfilled', settledAt: NOW - 4000 })];
+  const r = buildReport(state(two), { reason: 'quiet', thresholdMs: 1000 });
+  assert.deepEqual(r.findings.map((f) => `${f.kind} ${f.count}`), ['retained 2']);
+});
