@@ -85,16 +85,23 @@ test('full: a library\'s own never-settled promises that nothing awaited, droppe
 const adapterFixture = (name: string): string => join(ROOT, 'test', 'fixtures', 'adapters', name);
 const SAMPLE = ['--level', 'sample', '--timeout', '60'];
 
+/**
+ * Acquisitions the steady-leak programs make: about 5 s alone. The leaked ones caught number about 3-9 a
+ * run at 2,000,000 (a Poisson-like count: a full test run in parallel once caught none); half as many
+ * more makes an empty catch far less likely on a loaded machine.
+ */
+const STEADY_ACQUISITIONS = '3000000';
+
 test('sample: a busy pool leaking one acquisition in a thousand is reported at the leaking line (the rising in-use floor lifts the sampling)', async () => {
   const file = adapterFixture('generic-pool-steady-leak.js');
-  const { report, ran } = await leakAgentRun(['node', file], SAMPLE);
+  const { report, ran } = await leakAgentRun(['node', file, STEADY_ACQUISITIONS], SAMPLE);
   assertContract(report);
   assert.equal(ran.code, 0, ran.stderr);
   assertFindingsMatchMarkers(report, [file]);
 });
 
 test('sample: the same pool releasing everything: empty', async () => {
-  const { report, ran } = await leakAgentRun(['node', adapterFixture('generic-pool-steady-leak-fixed.js')], SAMPLE);
+  const { report, ran } = await leakAgentRun(['node', adapterFixture('generic-pool-steady-leak-fixed.js'), STEADY_ACQUISITIONS], SAMPLE);
   assertContract(report);
   assert.equal(ran.code, 0, ran.stderr);
   assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.file}:${f.site.line}`), []);
