@@ -86,6 +86,9 @@ function classify(record: HandleRecord, state: ProbeState, options: BuildOptions
       // A plain promise pending for long is normal while the app works (an async main, a long poll);
       // it is a finding when nothing can settle it any more, or when a report is asked for.
       if (!PENDING.has(record.state) || !overdue || options.reason === 'threshold') return null;
+      // Made inside a library and awaited by nothing: the library's own bookkeeping (tarn's deferred for
+      // each free resource), which holds nobody up. The probe counts it abandoned on the same terms.
+      if (state.sites[record.site]?.library && (record.reactions ?? 0) === 0) return null;
       return options.reason === 'exit' && madeByRunning(state, record.site, options.runningAtExit) ? null : 'unsettled';
     case 'resource':
       if (!PENDING.has(record.state) || !overdue) return null;

@@ -52,6 +52,13 @@ test('case 4 tarn: the reaping interval keeps the process alive, reported at the
   assert.equal(report.reason, 'timeout');
 });
 test('case 4 tarn fixed: empty', () => clean('tarn-never-destroyed-fixed.js'));
+test('case 4 tarn at `full`: the interval only, none of tarn\'s own pending deferreds', async () => {
+  // tarn's deferred for each free resource stays pending while the resource is free; nothing awaits it.
+  const file = fixture('tarn-never-destroyed.js');
+  const { report } = await leakAgentRun(['node', file], ['--level', 'full', '--timeout', '3', '--threshold', '300']);
+  assertContract(report);
+  assert.deepEqual(report.findings.map((f) => `${f.kind} ${f.resource} ${f.site.line}`), ['unreleased interval 7']);
+});
 test('case 4 tarn fixed, at `full` (leak-agent run\'s default): empty', () =>
   // tarn's deferred for each free resource never settles and goes with the pool at destroy(): nothing
   // awaited it, so it is no abandoned promise (it was reported at the release() line).

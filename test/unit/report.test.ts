@@ -113,3 +113,11 @@ test('retained: two settled tasks held at one site are a finding, one is not (a 
   const r = buildReport(state(two), { reason: 'quiet', thresholdMs: 1000 });
   assert.deepEqual(r.findings.map((f) => `${f.kind} ${f.count}`), ['retained 2']);
 });
+
+test('a pending promise made inside a library: a finding only when something awaits it', () => {
+  const libSite: SiteRecord = { ...site('/app/c.js', 7, 'main'), library: { file: '/app/node_modules/lib/index.js', line: 3, column: 1, function: 'defer' } };
+  const s = (reactions: number) => state([handle({ id: 1, type: 'promise', site: 4, reactions })], { sites: [...state([]).sites, libSite] });
+  assert.equal(buildReport(s(0), { reason: 'timeout', thresholdMs: 1000 }).findings.length, 0);
+  const awaited = buildReport(s(1), { reason: 'timeout', thresholdMs: 1000 });
+  assert.deepEqual(awaited.findings.map((f) => `${f.kind} ${f.site.file}:${f.site.line}`), ['unsettled /app/c.js:7']);
+});
