@@ -10,6 +10,8 @@
  * - Settled tasks still reachable right after a full GC are `retained`, from two at one site: a single one
  *   held is what a variable keeping the last result does, or a library's queue keeping its last node (p-limit
  *   3's yocto-queue), not a leak.
+ * - A plain promise (level `full`) made inside a library is a finding only once something awaited it; at an
+ *   explicit `process.exit()`, none made in a function still running then (`runningAtExit`).
  * - Tasks and resources collected while pending are `unsettled`/`unreleased` with an `abandoned` count.
  * - Pool acquisitions (`resource`) still waiting for a resource (`queued`) are `unsettled`; handed out and
  *   not handed back (`running`/`pending`) they are `unreleased`.
